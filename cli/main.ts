@@ -1,0 +1,178 @@
+// The `folio` command.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import pino from 'pino';
+import { loadConfig, type Config } from '../schemas/config.ts';
+import { documentJsonSchema } from '../schemas/document.ts';
+import { asFolioError } from '../schemas/errors.ts';
+import { openDatabase, type Database } from '../db/client.ts';
+import { loadDocument } from '../db/persist.ts';
+import { extractDocument, PIPELINE_VERSION } from '../pipelines/extract.ts';
+import { toMarkdown } from '../pipelines/markdown.ts';
+import { processInputs, type Summary } from '../pipelines/process.ts';
+
+interface CommonFlags {
+  db?: string;
+  dataDir?: string;
+  logLevel?: string;
+}
+
+function config(opts: CommonFlags): Config {
+  const flags = opts as CommonFlags & Record<string, unknown>;
+  return loadConfig({
+    databaseUrl: flags.db,
+    dataDir: flags.dataDir,
+    logLevel: flags.logLevel,
+    workers: flags.workers,
+    password: flags.password,
+    maxPages: flags.maxPages,
+    maxPixels: flags.maxPixels,
+    render: flags.render,
+    dpi: flags.dpi,
+    timeoutMs: flags.timeout,
+  });
+}
+
+async function withDb<T>(cfg: Config, fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = await openDatabase({ url: cfg.databaseUrl, pgliteDir: path.join(cfg.dataDir, 'db') });
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+const common = (c: Command) =>
+  c
+    .option('--db <url>', 'postgres:// URL (default: DATABASE_URL, else embedded PGlite in the data dir)')
+    .option('--data-dir <dir>', 'data folder for the embedded database and blobs (default: FOLIO_DATA_DIR or .folio)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|silent');
+
+const program = new Command('folio')
+  .description('Turn PDFs, scans and images into validated Documents you can query in SQL.')
+  .version(PIPELINE_VERSION)
+  .showHelpAfterError();
+
+common(
+  program
+    .command('process')
+    .description('extract files, directories or globs and store them in the database')
+    .argument('<inputs...>', 'files, directories (searched recursively) or glob patterns')
+    .option('--workers <n>', 'extraction threads (default: one per core)')
+    .option('--password <pw>', 'password for encrypted PDFs')
+    .option('--max-pages <n>', 'page limit per document')
+    .option('--max-pixels <n>', 'pixel limit per image or rendered page')
+    .option('--timeout <ms>', 'time limit per document')
+    .addOption(new Option('--render <which>', 'pages to rasterize and store').choices(['none', 'needs-ocr', 'all']))
+    .option('--dpi <n>', 'resolution of stored page images')
+    .option('--json', 'print the summary as JSON')
+    .option('--summary <file>', 'also write the summary as JSON to this file'),
+).action(async (inputs: string[], flags: CommonFlags & Record<string, unknown>) => {
+  const cfg = config(flags);
+  const log = pino({ level: cfg.logLevel, base: undefined }, pino.destination(2));
+  const tty = process.stderr.isTTY && !flags.json;
+  const bar = tty ? new cliProgress.SingleBar({ format: 'folio {bar} {value}/{total} files | {file}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
+  const summary = await withDb(cfg, (db) =>
+    processInputs(inputs, cfg, db, {
+      onStart: (total) => {
+        bar?.start(total, 0, { file: '' });
+        if (!bar) log.info({ files: total, database: db.kind }, 'processing');
+      },
+      onFile: (o, done, total) => {
+        if (bar) bar.update(done, { file: path.basename(o.file) });
+        else if (o.status === 'failed') log.warn({ file: o.file, code: o.code, done, total }, o.message ?? 'failed');
+        else log.info({ file: o.file, status: o.status, pages: o.pages, ms: o.ms, done, total }, o.status);
+      },
+    }),
+  );
+  bar?.stop();
+  if (flags.summary) fs.writeFileSync(String(flags.summary), JSON.stringify(summary, null, 2));
+  if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  else process.stdout.write(formatSummary(summary));
+  if (summary.failed > 0) process.exitCode = 1;
+});
+
+common(
+  program
+    .command('extract')
+    .description('extract one file and print the validated Document (no database)')
+    .argument('<file>')
+    .addOption(new Option('--format <fmt>', 'output format').choices(['json', 'md']).default('json'))
+    .option('--password <pw>', 'password for an encrypted PDF')
+    .option('--max-pages <n>', 'page limit')
+    .option('--max-pixels <n>', 'pixel limit'),
+).action(async (file: string, flags: CommonFlags & Record<string, unknown>) => {
+  const cfg = { ...config(flags), render: 'none' as const };
+  const bytes = new Uint8Array(fs.readFileSync(file));
+  const doc = await extractDocument({ bytes, uri: `file://${path.resolve(file)}`, name: path.basename(file) }, cfg);
+  process.stdout.write(flags.format === 'md' ? toMarkdown(doc) : JSON.stringify(doc, null, 2) + '\n');
+});
+
+common(
+  program
+    .command('query')
+    .description('run SQL against the folio database and print the rows')
+    .argument('<sql>')
+    .option('--json', 'print rows as JSON'),
+).action(async (sqlText: string, flags: CommonFlags & { json?: boolean }) => {
+  const cfg = config(flags);
+  const res = await withDb(cfg, (db) => db.query(sqlText));
+  if (flags.json) process.stdout.write(JSON.stringify(res.rows, null, 2) + '\n');
+  else process.stdout.write(formatRows(res.fields, res.rows));
+});
+
+common(
+  program
+    .command('export')
+    .description('print a stored Document')
+    .argument('<docId>', 'document id (or a unique prefix)')
+    .addOption(new Option('--format <fmt>', 'output format').choices(['json', 'md']).default('json')),
+).action(async (id: string, flags: CommonFlags & { format: string }) => {
+  const cfg = config(flags);
+  const doc = await withDb(cfg, (db) => loadDocument(db, id));
+  process.stdout.write(flags.format === 'md' ? toMarkdown(doc) : JSON.stringify(doc, null, 2) + '\n');
+});
+
+const dbCmd = program.command('db').description('database maintenance');
+common(dbCmd.command('migrate').description('apply pending migrations')).action(async (flags: CommonFlags) => {
+  const cfg = config(flags);
+  await withDb(cfg, async (db) => {
+    process.stdout.write(`migrated ${db.kind} database\n`);
+  });
+});
+
+program
+  .command('schema')
+  .description('print the JSON Schema of the Document')
+  .action(() => {
+    process.stdout.write(JSON.stringify(documentJsonSchema(), null, 2) + '\n');
+  });
+
+export function formatRows(fields: string[], rows: Record<string, unknown>[]): string {
+  const cols = fields.length ? fields : Object.keys(rows[0] ?? {});
+  const cell = (v: unknown) => {
+    const s = v === null || v === undefined ? '' : typeof v === 'object' && !(v instanceof Date) ? JSON.stringify(v) : String(v instanceof Date ? v.toISOString() : v);
+    return s.length > 80 ? s.slice(0, 77) + '...' : s.replace(/\n/g, ' ');
+  };
+  const table = rows.map((r) => cols.map((c) => cell(r[c])));
+  const widths = cols.map((c, i) => Math.max(c.length, ...table.map((r) => r[i]!.length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join(' | ').trimEnd();
+  const out = [line(cols), widths.map((w) => '-'.repeat(w)).join('-+-'), ...table.map(line), `(${rows.length} row${rows.length === 1 ? '' : 's'})`];
+  return out.join('\n') + '\n';
+}
+
+export function formatSummary(s: Summary): string {
+  const lines = [
+    `folio process: ${s.files} file(s) in ${s.seconds.toFixed(1)} s on ${s.database}: ${s.done} done, ${s.skipped} unchanged, ${s.failed} failed; ${s.pages} pages (${s.pagesPerSecond} pages/s), ${s.blocks} blocks`,
+  ];
+  for (const o of s.outcomes.filter((x) => x.status === 'failed')) lines.push(`  FAILED ${o.code}: ${o.file}: ${o.message}`);
+  return lines.join('\n') + '\n';
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const e = asFolioError(err);
+  process.stderr.write(`folio: ${e.code === 'internal' ? '' : e.code + ': '}${e.message}\n`);
+  process.exitCode = e.code === 'internal' ? 2 : 1;
+});

@@ -1,0 +1,29 @@
+// What every extractor takes and returns. Extractors are pure stages: bytes in, pages out; the
+// only side effect is handing rendered images to the `storeImage` sink the pipeline provides.
+import type { Page } from '../schemas/document.ts';
+
+export interface ImageSink {
+  /** Store an encoded image (PNG/WebP/JPEG) and return its blob key. */
+  (bytes: Buffer, contentType: string): Promise<string>;
+}
+
+export interface ExtractOptions {
+  maxPages: number;
+  maxPixels: number;
+  password?: string;
+  /** Which pages to rasterize: none, only those that need OCR, or all. */
+  render: 'none' | 'needs-ocr' | 'all';
+  dpi: number;
+  thumbnailWidth: number;
+  /** Where rendered page images and thumbnails go; without it nothing is rendered. */
+  storeImage?: ImageSink;
+  /** Abort signal: the pipeline's time limit. */
+  signal?: AbortSignal;
+}
+
+export interface Extraction {
+  pages: Page[];
+  title?: string;
+  metadata: Record<string, string>;
+  warnings: { code: string; message: string; page?: number }[];
+}

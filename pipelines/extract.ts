@@ -1,0 +1,94 @@
+// One input -> one validated Document. Routing by what the bytes are (not what the file is
+// called), limits, and validation; no database here, so `folio extract` and workers share it.
+import { createRequire } from 'node:module';
+import { Document as DocumentSchema, SCHEMA_VERSION, type Document } from '../schemas/document.ts';
+import { FolioError } from '../schemas/errors.ts';
+import type { Config } from '../schemas/config.ts';
+import { sha256 } from '../db/blobs.ts';
+import { extractImage } from '../extractors/image.ts';
+import { extractPdf } from '../extractors/pdf.ts';
+import type { ExtractOptions, Extraction, ImageSink } from '../extractors/types.ts';
+import { mimeFromName, sniff } from './sniff.ts';
+
+const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/**
+ * The pipeline version: part of the idempotency key (sha256, pipeline version). Bump the package
+ * version when extraction output changes so that re-processing picks the change up.
+ */
+export const PIPELINE_VERSION = `folio@${pkg.version}`;
+
+export interface Input {
+  bytes: Uint8Array;
+  /** Where the bytes came from (path or URL), recorded on the document. */
+  uri: string;
+  name: string;
+  /** A content type claimed by the source (file extension, HTTP header, Kafka message). */
+  declaredMime?: string;
+}
+
+export type ExtractConfig = Pick<Config, 'maxPages' | 'maxPixels' | 'maxBytes' | 'password' | 'render' | 'dpi' | 'thumbnailWidth'>;
+
+/** The source record of an input, before anything is parsed: used for failures too. */
+export function describeSource(input: Input): Document['source'] {
+  const s = sniff(input.bytes);
+  return {
+    uri: input.uri,
+    name: input.name,
+    mime: s?.mime ?? input.declaredMime ?? mimeFromName(input.name) ?? 'application/octet-stream',
+    bytes: input.bytes.length,
+    sha256: sha256(input.bytes),
+  };
+}
+
+export async function extractDocument(
+  input: Input,
+  cfg: ExtractConfig,
+  extra: { storeImage?: ImageSink; signal?: AbortSignal } = {},
+): Promise<Document> {
+  const source = describeSource(input);
+  if (input.bytes.length === 0) throw new FolioError('empty_file', `${input.name} is empty (0 bytes)`);
+  if (input.bytes.length > cfg.maxBytes) {
+    throw new FolioError('too_large', `${input.name} has ${input.bytes.length} bytes; the limit is ${cfg.maxBytes} (FOLIO_MAX_BYTES)`);
+  }
+  const claimed = input.declaredMime ?? mimeFromName(input.name);
+  const found = sniff(input.bytes);
+  const warnings: Document['warnings'] = [];
+  if (!found) {
+    if (claimed === 'application/pdf') {
+      const start = JSON.stringify(Buffer.from(input.bytes.subarray(0, 16)).toString('latin1'));
+      throw new FolioError('not_a_pdf', `${input.name} is labelled a PDF but its bytes are not one (they start with ${start})`);
+    }
+    throw new FolioError('unsupported_type', `${input.name}: not a PDF, PNG, JPEG, WebP, TIFF or GIF file`);
+  }
+  if (claimed && claimed !== found.mime) {
+    warnings.push({ code: 'mislabeled', message: `${input.name} is labelled ${claimed} but is ${found.mime}; read as ${found.mime}` });
+  }
+  const opts: ExtractOptions = {
+    maxPages: cfg.maxPages,
+    maxPixels: cfg.maxPixels,
+    password: cfg.password,
+    render: cfg.render,
+    dpi: cfg.dpi,
+    thumbnailWidth: cfg.thumbnailWidth,
+    storeImage: extra.storeImage,
+    signal: extra.signal,
+  };
+  const ex: Extraction = found.kind === 'pdf' ? await extractPdf(input.bytes, opts) : await extractImage(input.bytes, opts);
+  const doc: Document = {
+    schemaVersion: SCHEMA_VERSION,
+    pipelineVersion: PIPELINE_VERSION,
+    source,
+    ...(ex.title ? { title: ex.title.slice(0, 1000) } : {}),
+    metadata: ex.metadata,
+    pageCount: ex.pages.length,
+    pages: ex.pages,
+    warnings: [...warnings, ...ex.warnings],
+  };
+  const checked = DocumentSchema.safeParse(doc);
+  if (!checked.success) {
+    const msg = checked.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new FolioError('invalid_document', `the extracted Document is invalid: ${msg}`);
+  }
+  return checked.data;
+}

@@ -1,0 +1,49 @@
+// A Document as Markdown: headings, paragraphs (lines joined, end-of-line hyphens mended),
+// list items, captions; running headers and footers left out.
+import type { Block, Document } from '../schemas/document.ts';
+
+function paragraphText(b: Block): string {
+  return b.lines
+    .map((l) => l.text)
+    .join('\n')
+    .replace(/(\p{Ll})-\n(\p{Ll})/gu, '$1$2')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
+}
+
+export function toMarkdown(doc: Document): string {
+  const out: string[] = [];
+  if (doc.title && !doc.pages.some((p) => p.blocks.some((b) => b.type === 'title'))) out.push(`# ${doc.title}`);
+  for (const page of doc.pages) {
+    out.push(`<!-- page ${page.number}${page.needsOcr ? ' (image only: needs OCR)' : ''} -->`);
+    for (const b of page.blocks) {
+      const text = paragraphText(b);
+      switch (b.type) {
+        case 'page_header':
+        case 'page_footer':
+          break;
+        case 'title':
+          out.push(`# ${text}`);
+          break;
+        case 'heading':
+          out.push(`${'#'.repeat(Math.min(6, b.level ?? 2))} ${text}`);
+          break;
+        case 'list_item':
+          out.push(`- ${text.replace(/^[\u2022\u25e6\u25aa\u25cf\u2023\u2043\u2219\u00b7*\-\u2013\u2014]\s*/u, '')}`);
+          break;
+        case 'caption':
+          out.push(`*${text}*`);
+          break;
+        case 'footnote':
+          out.push(`> ${text}`);
+          break;
+        case 'figure':
+          out.push(`![figure on page ${page.number}]()`);
+          break;
+        default:
+          if (text) out.push(text);
+      }
+    }
+  }
+  return out.join('\n\n') + '\n';
+}

@@ -1,0 +1,106 @@
+// A pool of worker threads that run extractDocument. Each job has a time limit; a thread that
+// overruns it or dies is replaced, and only its own job fails: the pool lives on.
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Document } from '../schemas/document.ts';
+import { FolioError, type ErrorCode } from '../schemas/errors.ts';
+import type { ExtractConfig, Input } from './extract.ts';
+
+export interface JobResult {
+  doc?: Document;
+  error?: { code: ErrorCode; message: string };
+}
+
+interface Pending {
+  input: Input;
+  resolve: (r: JobResult) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  busy?: { pending: Pending; timer: NodeJS.Timeout };
+}
+
+const ENTRY = new URL('./thread.mjs', import.meta.url);
+
+export class ExtractPool {
+  private slots: Slot[] = [];
+  private queue: Pending[] = [];
+  private closed = false;
+
+  constructor(
+    readonly size: number,
+    private readonly cfg: ExtractConfig & { timeoutMs: number; blobDir: string },
+  ) {
+    for (let i = 0; i < Math.max(1, size); i++) this.slots.push(this.spawn());
+  }
+
+  static defaultSize(): number {
+    return Math.max(1, os.availableParallelism());
+  }
+
+  run(input: Input): Promise<JobResult> {
+    if (this.closed) return Promise.reject(new Error('pool is closed'));
+    return new Promise((resolve) => {
+      this.queue.push({ input, resolve });
+      this.pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots = [];
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(ENTRY, { workerData: { cfg: this.cfg } });
+    const slot: Slot = { worker };
+    worker.on('message', (msg: JobResult) => this.finish(slot, msg));
+    worker.on('error', (err) => this.replace(slot, { code: 'internal', message: `worker crashed: ${err.message}` }));
+    worker.on('exit', (code) => {
+      if (!this.closed && slot.busy) this.replace(slot, { code: 'internal', message: `worker exited with code ${code}` });
+    });
+    worker.unref();
+    return slot;
+  }
+
+  private finish(slot: Slot, result: JobResult): void {
+    const busy = slot.busy;
+    if (!busy) return;
+    clearTimeout(busy.timer);
+    slot.busy = undefined;
+    busy.pending.resolve(result);
+    this.pump();
+  }
+
+  /** Fail the slot's job, throw the thread away and start a fresh one in its place. */
+  private replace(slot: Slot, error: { code: ErrorCode; message: string }): void {
+    const busy = slot.busy;
+    if (busy) {
+      clearTimeout(busy.timer);
+      slot.busy = undefined;
+      busy.pending.resolve({ error });
+    }
+    const i = this.slots.indexOf(slot);
+    if (i < 0 || this.closed) return;
+    slot.worker.removeAllListeners();
+    void slot.worker.terminate();
+    this.slots[i] = this.spawn();
+    this.pump();
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (slot.busy || this.queue.length === 0) continue;
+      const pending = this.queue.shift()!;
+      const timer = setTimeout(() => {
+        const e = new FolioError('timeout', `${pending.input.name}: no result within ${this.cfg.timeoutMs} ms (FOLIO_TIMEOUT_MS)`);
+        this.replace(slot, { code: e.code, message: e.message });
+      }, this.cfg.timeoutMs);
+      slot.busy = { pending, timer };
+      const bytes = pending.input.bytes;
+      slot.worker.postMessage({ ...pending.input, bytes });
+    }
+  }
+}

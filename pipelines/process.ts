@@ -1,0 +1,202 @@
+// `folio process`: expand paths/dirs/globs, extract each file in the worker pool, persist each
+// Document in its own transaction (or record its failure), and summarise the run. One bad file
+// never stops the others.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fg from 'fast-glob';
+import type { Config } from '../schemas/config.ts';
+import { workerCount } from '../schemas/config.ts';
+import { asFolioError, FolioError, type ErrorCode } from '../schemas/errors.ts';
+import { BlobStore } from '../db/blobs.ts';
+import type { Database } from '../db/client.ts';
+import { findDone, persistDocument, recordFailure } from '../db/persist.ts';
+import { describeSource, PIPELINE_VERSION, type Input } from './extract.ts';
+import { ExtractPool } from './pool.ts';
+import { SUPPORTED_EXTENSIONS } from './sniff.ts';
+
+export interface FileOutcome {
+  file: string;
+  status: 'done' | 'skipped' | 'failed';
+  documentId?: string;
+  pages?: number;
+  blocks?: number;
+  code?: ErrorCode;
+  message?: string;
+  ms: number;
+}
+
+export interface Summary {
+  pipelineVersion: string;
+  database: string;
+  startedAt: string;
+  seconds: number;
+  files: number;
+  done: number;
+  skipped: number;
+  failed: number;
+  pages: number;
+  blocks: number;
+  pagesPerSecond: number;
+  errors: Partial<Record<ErrorCode, number>>;
+  outcomes: FileOutcome[];
+}
+
+export interface ProcessHooks {
+  onStart?(total: number): void;
+  onFile?(outcome: FileOutcome, doneCount: number, total: number): void;
+}
+
+export function blobDirOf(cfg: Config): string {
+  return cfg.blobDir ?? path.join(cfg.dataDir, 'blobs');
+}
+
+/** Resolve inputs (paths, directories, globs, file:// URLs) into files; unknown ones are reported. */
+export async function expandInputs(inputs: string[], roots: string[]): Promise<{ files: string[]; errors: FileOutcome[] }> {
+  const files = new Set<string>();
+  const errors: FileOutcome[] = [];
+  const pattern = `**/*.{${SUPPORTED_EXTENSIONS.map((e) => e.slice(1)).join(',')}}`;
+  for (const raw of inputs) {
+    let p = raw;
+    if (/^file:\/\//i.test(p)) p = fileURLToPath(p);
+    else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p)) {
+      errors.push({ file: raw, status: 'failed', code: 'source_forbidden', message: `${raw}: only local paths and file:// URLs are read by folio process`, ms: 0 });
+      continue;
+    }
+    const stat = fs.statSync(p, { throwIfNoEntry: false });
+    let found: string[] = [];
+    if (stat?.isDirectory()) found = (await fg(pattern, { cwd: p, absolute: true, caseSensitiveMatch: false, onlyFiles: true })).sort();
+    else if (stat?.isFile()) found = [path.resolve(p)];
+    else if (fg.isDynamicPattern(p)) found = (await fg(p, { absolute: true, onlyFiles: true })).sort();
+    if (found.length === 0) {
+      errors.push({ file: raw, status: 'failed', code: 'not_found', message: `${raw}: no such file, or no supported files in it`, ms: 0 });
+      continue;
+    }
+    for (const f of found) {
+      if (!insideRoots(f, roots)) {
+        errors.push({ file: f, status: 'failed', code: 'source_forbidden', message: `${f} is outside the configured roots (FOLIO_ROOTS)`, ms: 0 });
+      } else files.add(f);
+    }
+  }
+  return { files: [...files], errors };
+}
+
+export function insideRoots(file: string, roots: string[]): boolean {
+  if (roots.length === 0) return true;
+  let real: string;
+  try {
+    real = fs.realpathSync(file);
+  } catch {
+    real = path.resolve(file);
+  }
+  return roots.some((r) => {
+    const root = fs.existsSync(r) ? fs.realpathSync(r) : path.resolve(r);
+    const rel = path.relative(root, real);
+    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  });
+}
+
+export async function processInputs(
+  inputs: string[],
+  cfg: Config,
+  database: Database,
+  hooks: ProcessHooks = {},
+  /** A pool to reuse (benchmarks warm one up); by default one is made and closed here. */
+  sharedPool?: ExtractPool,
+): Promise<Summary> {
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  const { files, errors } = await expandInputs(inputs, cfg.roots);
+  const outcomes: FileOutcome[] = [...errors];
+  const total = files.length + errors.length;
+  hooks.onStart?.(total);
+  errors.forEach((o, i) => hooks.onFile?.(o, i + 1, total));
+
+  const blobs = new BlobStore(blobDirOf(cfg));
+  const size = sharedPool?.size ?? Math.min(workerCount(cfg), Math.max(1, files.length));
+  const pool = sharedPool ?? (files.length ? new ExtractPool(size, { ...cfg, blobDir: blobs.dir }) : undefined);
+  // Writes go one at a time: PGlite has one connection, and order keeps the summary stable.
+  let writeChain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = writeChain.then(fn, fn);
+    writeChain = p.catch(() => {});
+    return p;
+  };
+
+  const one = async (file: string): Promise<FileOutcome> => {
+    const t = performance.now();
+    const name = path.basename(file);
+    const ms = () => Math.round(performance.now() - t);
+    let input: Input | undefined;
+    try {
+      const st = await fs.promises.stat(file);
+      if (st.size > cfg.maxBytes) {
+        throw new FolioError('too_large', `${name} has ${st.size} bytes; the limit is ${cfg.maxBytes} (FOLIO_MAX_BYTES)`);
+      }
+      const bytes = new Uint8Array(await fs.promises.readFile(file));
+      input = { bytes, uri: pathToUri(file), name };
+      const source = describeSource(input);
+      const existing = await serial(() => findDone(database, source.sha256, PIPELINE_VERSION));
+      if (existing) return { file, status: 'skipped', documentId: existing.id, pages: existing.pageCount, ms: ms() };
+      const res = await pool!.run(input);
+      if (res.error) throw new FolioError(res.error.code, res.error.message);
+      const doc = res.doc!;
+      const blob = bytes.length ? await blobs.put(bytes, source.mime) : undefined;
+      const saved = await serial(() => persistDocument(database, doc, blob));
+      const blocks = doc.pages.reduce((s, p) => s + p.blocks.length, 0);
+      return { file, status: saved.inserted ? 'done' : 'skipped', documentId: saved.documentId, pages: doc.pageCount, blocks, ms: ms() };
+    } catch (err) {
+      const e = asFolioError(err);
+      let documentId: string | undefined;
+      if (input) {
+        const source = describeSource(input);
+        documentId = await serial(() => recordFailure(database, { source, pipelineVersion: PIPELINE_VERSION, code: e.code, message: e.message })).catch(() => undefined);
+      }
+      return { file, status: 'failed', code: e.code, message: e.message, documentId, ms: ms() };
+    }
+  };
+
+  // Keep a bounded number of files in memory: enough to keep every worker busy.
+  let next = 0;
+  let finished = errors.length;
+  const lane = async () => {
+    while (next < files.length) {
+      const file = files[next++]!;
+      const o = await one(file);
+      outcomes.push(o);
+      hooks.onFile?.(o, ++finished, total);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: size * 2 }, lane));
+  } finally {
+    if (!sharedPool) await pool?.close();
+  }
+
+  const seconds = (performance.now() - t0) / 1000;
+  const byFile = new Map(outcomes.map((o) => [o.file, o]));
+  const ordered = [...errors, ...files.map((f) => byFile.get(f)!)];
+  const errorsByCode: Summary['errors'] = {};
+  for (const o of ordered) if (o.code) errorsByCode[o.code] = (errorsByCode[o.code] ?? 0) + 1;
+  const processed = ordered.filter((o) => o.status === 'done');
+  const pages = processed.reduce((s, o) => s + (o.pages ?? 0), 0);
+  return {
+    pipelineVersion: PIPELINE_VERSION,
+    database: database.kind,
+    startedAt,
+    seconds: Math.round(seconds * 1000) / 1000,
+    files: ordered.length,
+    done: processed.length,
+    skipped: ordered.filter((o) => o.status === 'skipped').length,
+    failed: ordered.filter((o) => o.status === 'failed').length,
+    pages,
+    blocks: processed.reduce((s, o) => s + (o.blocks ?? 0), 0),
+    pagesPerSecond: seconds > 0 ? Math.round((pages / seconds) * 10) / 10 : 0,
+    errors: errorsByCode,
+    outcomes: ordered,
+  };
+}
+
+function pathToUri(file: string): string {
+  return `file://${path.resolve(file)}`;
+}

@@ -1,0 +1,135 @@
+// The Document model: everything folio extracts, validated before it is persisted or printed.
+// Coordinates are page points (1/72 inch) with the origin at the top-left of the page as it is
+// displayed (after /Rotate), x to the right, y down.
+import { z } from 'zod';
+
+export const SCHEMA_VERSION = '1.0.0';
+
+export const BBox = z
+  .object({
+    x0: z.number().finite(),
+    y0: z.number().finite(),
+    x1: z.number().finite(),
+    y1: z.number().finite(),
+  })
+  .refine((b) => b.x1 >= b.x0 && b.y1 >= b.y0, { message: 'bbox must have x1 >= x0 and y1 >= y0' })
+  .describe('Axis-aligned box in page points, origin top-left of the displayed page');
+export type BBox = z.infer<typeof BBox>;
+
+export const Engine = z.enum(['pdf-text', 'pdf-image', 'image', 'ocr', 'vlm', 'remote']);
+export type Engine = z.infer<typeof Engine>;
+
+export const Provenance = z
+  .object({
+    page: z.number().int().min(1),
+    bbox: BBox,
+    engine: Engine,
+    engineVersion: z.string().min(1),
+    model: z.string().optional(),
+  })
+  .describe('Where an extracted item came from');
+export type Provenance = z.infer<typeof Provenance>;
+
+export const BlockType = z.enum([
+  'title',
+  'heading',
+  'paragraph',
+  'list_item',
+  'table',
+  'figure',
+  'caption',
+  'page_header',
+  'page_footer',
+  'footnote',
+]);
+export type BlockType = z.infer<typeof BlockType>;
+
+export const Word = z.object({
+  text: z.string().min(1),
+  bbox: BBox,
+});
+export type Word = z.infer<typeof Word>;
+
+export const Line = z.object({
+  text: z.string(),
+  bbox: BBox,
+  /** Text direction in degrees on the displayed page: 0 = left to right, 90 = top to bottom, ... */
+  angle: z.number(),
+  words: z.array(Word),
+});
+export type Line = z.infer<typeof Line>;
+
+export const Block = z.object({
+  id: z.string().min(1),
+  type: BlockType,
+  text: z.string(),
+  bbox: BBox,
+  /** Position in the reading order of the whole document (0-based, unique). */
+  order: z.number().int().min(0),
+  /** Heading level (1 = top) for title/heading blocks. */
+  level: z.number().int().min(1).max(6).optional(),
+  fontSize: z.number().positive().optional(),
+  bold: z.boolean().optional(),
+  lines: z.array(Line),
+  provenance: Provenance,
+});
+export type Block = z.infer<typeof Block>;
+
+export const Page = z.object({
+  number: z.number().int().min(1),
+  width: z.number().positive(),
+  height: z.number().positive(),
+  /** /Rotate of the PDF page (0, 90, 180, 270); coordinates are already in the rotated frame. */
+  rotation: z.union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)]),
+  /** True when the page carries no usable text layer and must be read by an OCR/vision engine. */
+  needsOcr: z.boolean(),
+  /** Blob keys (sha256) of the rendered page image and thumbnail, when rendered. */
+  image: z.string().optional(),
+  thumbnail: z.string().optional(),
+  blocks: z.array(Block),
+});
+export type Page = z.infer<typeof Page>;
+
+export const Source = z.object({
+  uri: z.string().min(1),
+  name: z.string(),
+  mime: z.string(),
+  bytes: z.number().int().min(0),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type Source = z.infer<typeof Source>;
+
+export const Document = z
+  .object({
+    schemaVersion: z.literal(SCHEMA_VERSION),
+    pipelineVersion: z.string().min(1),
+    source: Source,
+    title: z.string().optional(),
+    metadata: z.record(z.string(), z.string()),
+    pageCount: z.number().int().min(0),
+    pages: z.array(Page),
+    warnings: z.array(z.object({ code: z.string(), message: z.string(), page: z.number().int().optional() })),
+  })
+  .superRefine((doc, ctx) => {
+    if (doc.pages.length !== doc.pageCount) {
+      ctx.addIssue({ code: 'custom', message: `pageCount ${doc.pageCount} != pages.length ${doc.pages.length}` });
+    }
+    const orders = new Set<number>();
+    doc.pages.forEach((p, i) => {
+      if (p.number !== i + 1) ctx.addIssue({ code: 'custom', message: `page ${i} has number ${p.number}` });
+      for (const b of p.blocks) {
+        if (b.provenance.page !== p.number) {
+          ctx.addIssue({ code: 'custom', message: `block ${b.id} provenance page ${b.provenance.page} on page ${p.number}` });
+        }
+        if (orders.has(b.order)) ctx.addIssue({ code: 'custom', message: `duplicate reading order ${b.order}` });
+        orders.add(b.order);
+      }
+    });
+  });
+export type Document = z.infer<typeof Document>;
+
+/** JSON Schema (draft 2020-12) of the Document, as printed by `folio schema`. */
+export function documentJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(Document, { target: 'draft-2020-12', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { $id: `https://folio.dev/schemas/document/${SCHEMA_VERSION}.json`, title: 'folio Document', ...schema };
+}
