@@ -1,0 +1,190 @@
+// Rasterizing PDF pages: sizes from dpi and /Rotate, pixels where things were drawn, stored PNG and
+// thumbnail. Inputs are generated here with pdf-lib.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { PDFDocument, StandardFonts, degrees, rgb } from 'pdf-lib';
+import sharp from 'sharp';
+import { FolioError } from '../schemas/errors.ts';
+import { openPdf } from '../extractors/pdfjs.ts';
+import { renderPage, storeRendered } from '../extractors/raster.ts';
+import type { ImageSink } from '../extractors/types.ts';
+
+// Page 1 (Letter, 612x792 pt): a black rectangle 72..288 pt across, 72..216 pt down from the top,
+// and Helvetica (a standard font, not embedded) text with its baseline 392 pt down from the top.
+// Page 2: Letter with /Rotate 90 and a black square in the unrotated page's bottom-left corner.
+const RECT = { x0: 72, y0: 72, x1: 288, y1: 216 };
+const TEXT = { x: 72, baselineFromTop: 392, size: 36, text: 'HELLO FOLIO' };
+
+async function makePdf(): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const helvetica = await doc.embedFont(StandardFonts.Helvetica);
+  const p1 = doc.addPage([612, 792]);
+  p1.drawRectangle({ x: RECT.x0, y: 792 - RECT.y1, width: RECT.x1 - RECT.x0, height: RECT.y1 - RECT.y0, color: rgb(0, 0, 0) });
+  p1.drawText(TEXT.text, { x: TEXT.x, y: 792 - TEXT.baselineFromTop, size: TEXT.size, font: helvetica, color: rgb(0, 0, 0) });
+  const p2 = doc.addPage([612, 792]);
+  p2.setRotation(degrees(90));
+  p2.drawRectangle({ x: 0, y: 0, width: 72, height: 72, color: rgb(0, 0, 0) });
+  return doc.save();
+}
+
+const pdfPromise = makePdf().then((bytes) => openPdf(bytes));
+
+function memorySink(): { sink: ImageSink; blobs: Map<string, { bytes: Buffer; contentType: string }> } {
+  const blobs = new Map<string, { bytes: Buffer; contentType: string }>();
+  const sink: ImageSink = async (bytes, contentType) => {
+    const key = createHash('sha256').update(bytes).digest('hex');
+    blobs.set(key, { bytes: Buffer.from(bytes), contentType });
+    return key;
+  };
+  return { sink, blobs };
+}
+
+type Raw = { data: Buffer; width: number; height: number; channels: number };
+const px = (r: Raw, x: number, y: number) => r.data[(y * r.width + x) * r.channels];
+
+/** Count pixels darker than 128 (red channel) in a pixel box. */
+function darkCount(r: Raw, x0: number, y0: number, x1: number, y1: number): number {
+  let n = 0;
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (px(r, x, y) < 128) n++;
+  return n;
+}
+
+test('renders Letter at 150 dpi to 1275x1650 opaque RGBA', async () => {
+  const page = await (await pdfPromise).getPage(1);
+  const r = await renderPage(page, { dpi: 150, maxPixels: 10_000_000 });
+  assert.equal(r.width, 1275);
+  assert.equal(r.height, 1650);
+  assert.equal(r.channels, 4);
+  assert.equal(r.data.length, 1275 * 1650 * 4);
+  // Every pixel opaque, the first and last included (they go first when freed memory is reused).
+  let notOpaque = 0;
+  for (let i = 3; i < r.data.length; i += 4) if (r.data[i] !== 255) notOpaque++;
+  assert.equal(notOpaque, 0);
+});
+
+test('the rectangle is dark where drawn and the page white elsewhere', async () => {
+  const page = await (await pdfPromise).getPage(1);
+  const s = 150 / 72;
+  const r = await renderPage(page, { dpi: 150, maxPixels: 10_000_000 });
+  // Inside the rectangle, 2 px away from its edges: all black.
+  const inside = [Math.ceil(RECT.x0 * s) + 2, Math.ceil(RECT.y0 * s) + 2, Math.floor(RECT.x1 * s) - 2, Math.floor(RECT.y1 * s) - 2] as const;
+  const area = (inside[2] - inside[0]) * (inside[3] - inside[1]);
+  assert.equal(darkCount(r, ...inside), area);
+  assert.equal(px(r, inside[0], inside[1]), 0);
+  // Just outside it, and the corners of the page: white.
+  for (const [x, y] of [
+    [Math.floor(RECT.x0 * s) - 3, Math.round(((RECT.y0 + RECT.y1) / 2) * s)],
+    [Math.ceil(RECT.x1 * s) + 3, Math.round(((RECT.y0 + RECT.y1) / 2) * s)],
+    [Math.round(((RECT.x0 + RECT.x1) / 2) * s), Math.floor(RECT.y0 * s) - 3],
+    [Math.round(((RECT.x0 + RECT.x1) / 2) * s), Math.ceil(RECT.y1 * s) + 3],
+    [0, 0],
+    [1274, 0],
+    [0, 1649],
+    [1274, 1649],
+  ]) {
+    assert.equal(px(r, x, y), 255, `white at ${x},${y}`);
+  }
+  // Right of the rectangle (nothing drawn there): no dark pixel at all.
+  assert.equal(darkCount(r, Math.ceil(RECT.x1 * s) + 3, 0, 1275, Math.floor(300 * s)), 0);
+});
+
+test('non-embedded Helvetica text is drawn (standard font data is found)', async () => {
+  const page = await (await pdfPromise).getPage(1);
+  const s = 150 / 72;
+  const r = await renderPage(page, { dpi: 150, maxPixels: 10_000_000 });
+  // Cap height of Helvetica is ~0.72 em: glyphs lie between baseline - 26pt and the baseline.
+  const top = Math.round((TEXT.baselineFromTop - 0.72 * TEXT.size) * s);
+  const bottom = Math.round(TEXT.baselineFromTop * s);
+  const textWidthPt = 250; // "HELLO FOLIO" at 36pt is ~220pt wide
+  const ink = darkCount(r, Math.round(TEXT.x * s), top, Math.round((TEXT.x + textWidthPt) * s), bottom);
+  const box = Math.round(textWidthPt * s) * (bottom - top);
+  assert.ok(ink > box * 0.1, `expected text ink, found ${ink} dark pixels in ${box}`);
+  assert.ok(ink < box * 0.8, `text should not be a filled box (${ink} of ${box})`);
+  // Nothing below the text.
+  assert.equal(darkCount(r, 0, bottom + Math.round(12 * s), 1275, 1650), 0);
+});
+
+test('a page with /Rotate 90 renders with swapped dimensions, rotated clockwise', async () => {
+  const page = await (await pdfPromise).getPage(2);
+  const r = await renderPage(page, { dpi: 150, maxPixels: 10_000_000 });
+  assert.equal(r.width, 1650);
+  assert.equal(r.height, 1275);
+  // The unrotated bottom-left square shows up at the top-left of the displayed page.
+  assert.equal(px(r, 20, 20), 0);
+  assert.equal(px(r, 1650 - 20, 20), 255);
+  assert.equal(px(r, 20, 1275 - 20), 255);
+  assert.equal(px(r, 1650 - 20, 1275 - 20), 255);
+});
+
+test('dpi sets the scale: 72 dpi gives one pixel per point', async () => {
+  const page = await (await pdfPromise).getPage(1);
+  const r = await renderPage(page, { dpi: 72, maxPixels: 10_000_000 });
+  assert.deepEqual([r.width, r.height], [612, 792]);
+});
+
+test('over the pixel limit: too_many_pixels', async () => {
+  const page = await (await pdfPromise).getPage(1);
+  await assert.rejects(
+    renderPage(page, { dpi: 150, maxPixels: 1275 * 1650 - 1 }),
+    (err: unknown) => err instanceof FolioError && err.code === 'too_many_pixels' && /1275x1650/.test(err.message),
+  );
+  // Exactly at the limit is allowed.
+  const r = await renderPage(page, { dpi: 150, maxPixels: 1275 * 1650 });
+  assert.equal(r.width * r.height, 1275 * 1650);
+});
+
+test('an aborted signal stops the render with code timeout', async () => {
+  const page = await (await pdfPromise).getPage(1);
+  const isTimeout = (err: unknown) => err instanceof FolioError && err.code === 'timeout';
+  const before = new AbortController();
+  before.abort();
+  await assert.rejects(renderPage(page, { dpi: 150, maxPixels: 10_000_000, signal: before.signal }), isTimeout);
+  const during = new AbortController();
+  const pending = renderPage(page, { dpi: 150, maxPixels: 10_000_000, signal: during.signal });
+  during.abort();
+  await assert.rejects(pending, isTimeout);
+  // The page renders again afterwards.
+  const r = await renderPage(page, { dpi: 72, maxPixels: 10_000_000 });
+  assert.equal(r.width, 612);
+});
+
+test('storeRendered stores a PNG of the same size and a thumbnail thumbnailWidth wide', async () => {
+  const page = await (await pdfPromise).getPage(1);
+  const r = await renderPage(page, { dpi: 150, maxPixels: 10_000_000 });
+  const { sink, blobs } = memorySink();
+  const keys = await storeRendered(r, { thumbnailWidth: 200, storeImage: sink });
+  assert.match(keys.image, /^[0-9a-f]{64}$/);
+  assert.match(keys.thumbnail, /^[0-9a-f]{64}$/);
+  assert.notEqual(keys.image, keys.thumbnail);
+  assert.equal(blobs.size, 2);
+
+  const png = blobs.get(keys.image)!;
+  assert.equal(png.contentType, 'image/png');
+  const pm = await sharp(png.bytes).metadata();
+  assert.equal(pm.format, 'png');
+  assert.deepEqual([pm.width, pm.height], [1275, 1650]);
+  // The pixels survive the round trip: the rectangle is still black, the margin white.
+  const back = await sharp(png.bytes).raw().toBuffer({ resolveWithObject: true });
+  const decoded = { data: back.data, width: back.info.width, height: back.info.height, channels: back.info.channels };
+  assert.equal(px(decoded, 300, 300), 0);
+  assert.equal(px(decoded, 10, 10), 255);
+
+  const thumb = blobs.get(keys.thumbnail)!;
+  assert.equal(thumb.contentType, 'image/webp');
+  const tm = await sharp(thumb.bytes).metadata();
+  assert.equal(tm.format, 'webp');
+  assert.equal(tm.width, 200);
+  assert.equal(tm.height, Math.round((200 * 1650) / 1275));
+});
+
+test('storeRendered never enlarges a thumbnail and keeps gray pixels gray', async () => {
+  const gray = { data: Buffer.alloc(50 * 40, 128), width: 50, height: 40, channels: 1 as const };
+  const { sink, blobs } = memorySink();
+  const keys = await storeRendered(gray, { thumbnailWidth: 256, storeImage: sink });
+  const pm = await sharp(blobs.get(keys.image)!.bytes).metadata();
+  assert.deepEqual([pm.width, pm.height, pm.channels], [50, 40, 1]);
+  const tm = await sharp(blobs.get(keys.thumbnail)!.bytes).metadata();
+  assert.equal(tm.width, 50);
+  await assert.rejects(storeRendered({ ...gray, width: 51 }, { thumbnailWidth: 10, storeImage: sink }), FolioError);
+});
