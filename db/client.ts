@@ -43,6 +43,9 @@ async function openPostgres(url: string): Promise<Database> {
   const { drizzle } = await import('drizzle-orm/node-postgres');
   const { migrate } = await import('drizzle-orm/node-postgres/migrator');
   const pool = new pg.Pool({ connectionString: url, max: 4 });
+  // An idle client whose connection drops (server restart) must not take the process down;
+  // the next query gets a fresh connection or a clear error.
+  pool.on('error', () => {});
   // Fail fast with a clear message when the server is not there.
   const probe = await pool.connect().catch(async (err: Error) => {
     await pool.end().catch(() => {});

@@ -1,6 +1,6 @@
 // Persistence: a whole Document in one transaction, idempotent on (sha256, pipeline version).
 import { and, asc, eq, ne, sql } from 'drizzle-orm';
-import { Document as DocumentSchema, SCHEMA_VERSION, type Document, type Line, type Page, type Source } from '../schemas/document.ts';
+import { Document as DocumentSchema, SCHEMA_VERSION, type BBox, type Document, type Line, type Page, type Source } from '../schemas/document.ts';
 import type { Database, Db } from './client.ts';
 import { blocks, documents, pages, type DocumentRow } from './schema.ts';
 
@@ -94,12 +94,15 @@ export async function persistDocument(database: Database, doc: Document, blob?: 
         engine: b.provenance.engine,
         engineVersion: b.provenance.engineVersion,
         model: b.provenance.model ?? null,
+        provBbox: sameBox(b.bbox, b.provenance.bbox) ? null : b.provenance.bbox,
         lines: b.lines,
       }))),
     );
     return { documentId, inserted: true };
   });
 }
+
+const sameBox = (a: BBox, b: BBox) => a.x0 === b.x0 && a.y0 === b.y0 && a.x1 === b.x1 && a.y1 === b.y1;
 
 function pageRow(documentId: string, p: Page) {
   return {
@@ -152,10 +155,11 @@ export async function recordFailure(database: Database, f: FailureRecord): Promi
 
 /** Rebuild the stored Document (for export). Accepts a document id or a unique id prefix. */
 export async function loadDocument(database: Database, idOrPrefix: string): Promise<Document> {
+  if (!/^[0-9a-f-]{4,36}$/i.test(idOrPrefix)) throw new Error(`"${idOrPrefix}" is not a document id (at least 4 characters of a uuid)`);
   const found = await database.db
     .select()
     .from(documents)
-    .where(sql`${documents.id}::text like ${idOrPrefix.replace(/[%_\\]/g, '') + '%'}`)
+    .where(sql`${documents.id}::text like ${idOrPrefix.toLowerCase() + '%'}`)
     .limit(2);
   if (found.length === 0) throw new Error(`no document ${idOrPrefix}`);
   if (found.length > 1) throw new Error(`document id prefix ${idOrPrefix} is ambiguous`);
@@ -171,7 +175,7 @@ export async function loadDocument(database: Database, idOrPrefix: string): Prom
     schemaVersion: SCHEMA_VERSION,
     pipelineVersion: d.pipelineVersion,
     source: { uri: d.sourceUri, name: d.filename, mime: d.mime, bytes: d.bytes, sha256: d.sha256 },
-    ...(d.title ? { title: d.title } : {}),
+    ...(d.title != null ? { title: d.title } : {}),
     metadata: d.metadata,
     pageCount: d.pageCount,
     warnings: d.warnings,
@@ -181,8 +185,8 @@ export async function loadDocument(database: Database, idOrPrefix: string): Prom
       height: p.height,
       rotation: p.rotation as Page['rotation'],
       needsOcr: p.needsOcr,
-      ...(p.image ? { image: p.image } : {}),
-      ...(p.thumbnail ? { thumbnail: p.thumbnail } : {}),
+      ...(p.image != null ? { image: p.image } : {}),
+      ...(p.thumbnail != null ? { thumbnail: p.thumbnail } : {}),
       blocks: blockRows
         .filter((b) => b.pageNo === p.pageNo)
         .map((b) => {
@@ -199,10 +203,10 @@ export async function loadDocument(database: Database, idOrPrefix: string): Prom
             lines: b.lines as Line[],
             provenance: {
               page: b.pageNo,
-              bbox,
+              bbox: b.provBbox ?? bbox,
               engine: b.engine as Page['blocks'][number]['provenance']['engine'],
               engineVersion: b.engineVersion,
-              ...(b.model ? { model: b.model } : {}),
+              ...(b.model != null ? { model: b.model } : {}),
             },
           };
         }),

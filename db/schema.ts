@@ -85,6 +85,8 @@ export const blocks = pgTable(
     engine: text('engine').notNull(),
     engineVersion: text('engine_version').notNull(),
     model: text('model'),
+    /** The provenance box, only where it differs from the block's own box. */
+    provBbox: jsonb('prov_bbox').$type<{ x0: number; y0: number; x1: number; y1: number }>(),
     /** Lines with their words and boxes, as in the Document schema. */
     lines: jsonb('lines').notNull().default(sql`'[]'::jsonb`),
   },

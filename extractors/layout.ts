@@ -282,7 +282,9 @@ function linesToBlocks(lines: CLine[]): CLine[][] {
 /** Runs of one page -> raw blocks, each direction laid out in its own frame. */
 export function layoutRuns(runs: TextRun[]): RawBlock[] {
   const byAngle = new Map<number, TextRun[]>();
-  for (const r of runs) {
+  for (const raw of runs) {
+    // Control characters (NUL above all) carry no text and cannot be stored.
+    const r = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(raw.text) ? { ...raw, text: raw.text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, ' ') } : raw;
     if (!r.text.trim() || !(r.size > 0) || !Number.isFinite(r.x) || !Number.isFinite(r.y)) continue;
     const a = quantizeAngle(r.angle);
     const list = byAngle.get(a) ?? [];

@@ -2,7 +2,9 @@
 // list), layout, and rasterization of the pages that need it.
 import type { Page } from '../schemas/document.ts';
 import { FolioError } from '../schemas/errors.ts';
-import { classifyDocument, layoutRuns, toBlocks, type PageLayout, type RawBlock, type TextRun } from './layout.ts';
+import type { BBox } from '../schemas/document.ts';
+import { pageGraphics, isWhite, type PageGraphics } from './graphics.ts';
+import { classifyDocument, layoutRuns, toBlocks, unionBoxes, type PageLayout, type RawBlock, type TextRun } from './layout.ts';
 import { mapPdfError, openPdf, pdfjs, PDFJS_VERSION, type PDFPageProxy } from './pdfjs.ts';
 import { renderPage, storeRendered } from './raster.ts';
 import type { ExtractOptions, Extraction } from './types.ts';
@@ -19,6 +21,7 @@ interface PageFacts {
   rotation: 0 | 90 | 180 | 270;
   chars: number;
   imageCoverage: number;
+  graphics?: PageGraphics;
 }
 
 /** Extract a PDF into pages of classified, ordered blocks. */
@@ -139,70 +142,55 @@ async function readPage(page: PDFPageProxy, n: number): Promise<PageFacts> {
     chars += it.str.replace(/\s+/g, '').length;
   }
   const blocks: RawBlock[] = layoutRuns(runs);
-  const figures = imageBoxes(ops, vp.transform, vp.width, vp.height);
-  let covered = 0;
-  for (const b of figures) {
-    covered += (b.x1 - b.x0) * (b.y1 - b.y0);
-    if ((b.x1 - b.x0) * (b.y1 - b.y0) >= 0.01 * vp.width * vp.height) {
-      blocks.push({ text: '', bbox: b, lines: [], angle: 0, size: 0, bold: false, chars: 0, kind: 'figure' });
-    }
+  const graphics = pageGraphics(ops, vp.transform, vp.width, vp.height);
+  const area = (b: BBox) => (b.x1 - b.x0) * (b.y1 - b.y0);
+  const covered = graphics.images.reduce((s, b) => s + area(b), 0);
+  for (const bbox of figureRegions(graphics, blocks, vp.width * vp.height)) {
+    blocks.push({ text: '', bbox, lines: [], angle: 0, size: 0, bold: false, chars: 0, kind: 'figure' });
   }
   return {
     layout: { number: n, width: vp.width, height: vp.height, blocks },
     rotation: normRotation(page.rotate),
     chars,
     imageCoverage: Math.min(1, covered / (vp.width * vp.height)),
+    graphics,
   };
+}
+
+/**
+ * Figures: painted images, and groups of filled shapes (charts, diagrams) that carry no running
+ * text. Overlapping candidates merge into one region.
+ */
+function figureRegions(g: PageGraphics, text: RawBlock[], pageArea: number): BBox[] {
+  const area = (b: BBox) => (b.x1 - b.x0) * (b.y1 - b.y0);
+  const cands: { bbox: BBox; image: boolean }[] = [
+    ...g.images.filter((b) => area(b) >= 0.01 * pageArea).map((bbox) => ({ bbox, image: true })),
+    ...g.fills.filter((f) => !isWhite(f.fill) && area(f.bbox) >= 0.01 * pageArea && area(f.bbox) <= 0.9 * pageArea).map((f) => ({ bbox: f.bbox, image: false })),
+  ];
+  const touch = (a: BBox, b: BBox) => a.x0 <= b.x1 + 2 && b.x0 <= a.x1 + 2 && a.y0 <= b.y1 + 2 && b.y0 <= a.y1 + 2;
+  const regions: { bbox: BBox; image: boolean }[] = [];
+  for (const c of cands) {
+    let merged = { ...c };
+    for (let i = regions.length - 1; i >= 0; i--) {
+      if (touch(regions[i]!.bbox, merged.bbox)) {
+        merged = { bbox: unionBoxes([regions[i]!.bbox, merged.bbox]), image: regions[i]!.image || merged.image };
+        regions.splice(i, 1);
+      }
+    }
+    regions.push(merged);
+  }
+  const inside = (b: BBox, r: BBox) => {
+    const cx = (b.x0 + b.x1) / 2;
+    const cy = (b.y0 + b.y1) / 2;
+    return cx >= r.x0 && cx <= r.x1 && cy >= r.y0 && cy <= r.y1;
+  };
+  // A shaded box around paragraphs or a table is a background, not a figure.
+  return regions.filter((r) => r.image || !text.some((t) => inside(t.bbox, r.bbox) && t.lines.length > 2)).map((r) => r.bbox);
 }
 
 function clamp(v: number, lo: number, hi: number, def: number): number {
   if (!Number.isFinite(v) || v === 0) return def;
   return Math.min(hi, Math.max(lo, v));
-}
-
-/** Boxes (display space, clipped to the page) of every image painted on the page. */
-function imageBoxes(
-  ops: { fnArray: number[]; argsArray: unknown[] },
-  view: Matrix,
-  width: number,
-  height: number,
-): { x0: number; y0: number; x1: number; y1: number }[] {
-  const O = pdfjs.OPS;
-  const paint = new Set<number>([O.paintImageXObject, O.paintInlineImageXObject, O.paintImageMaskXObject, O.paintImageXObjectRepeat, O.paintInlineImageXObjectGroup, O.paintImageMaskXObjectGroup].filter((x) => typeof x === 'number'));
-  let ctm: Matrix = [1, 0, 0, 1, 0, 0];
-  const stack: Matrix[] = [];
-  const out: { x0: number; y0: number; x1: number; y1: number }[] = [];
-  for (let i = 0; i < ops.fnArray.length; i++) {
-    const fn = ops.fnArray[i]!;
-    const args = ops.argsArray[i] as unknown[] | null;
-    if (fn === O.save) stack.push(ctm);
-    else if (fn === O.restore) ctm = stack.pop() ?? ctm;
-    else if (fn === O.transform && args) ctm = mul(ctm, args as Matrix);
-    else if (fn === O.paintFormXObjectBegin) {
-      stack.push(ctm);
-      const m = args?.[0] as Matrix | null | undefined;
-      if (m && m.length === 6) ctm = mul(ctm, Array.from(m));
-    } else if (fn === O.paintFormXObjectEnd) ctm = stack.pop() ?? ctm;
-    else if (paint.has(fn)) {
-      const m = mul(view, ctm);
-      const pts = [
-        [0, 0],
-        [1, 0],
-        [0, 1],
-        [1, 1],
-      ].map(([x, y]) => [m[0]! * x! + m[2]! * y! + m[4]!, m[1]! * x! + m[3]! * y! + m[5]!]);
-      const xs = pts.map((p) => p[0]!);
-      const ys = pts.map((p) => p[1]!);
-      const b = {
-        x0: r2(Math.max(0, Math.min(...xs))),
-        y0: r2(Math.max(0, Math.min(...ys))),
-        x1: r2(Math.min(width, Math.max(...xs))),
-        y1: r2(Math.min(height, Math.max(...ys))),
-      };
-      if (b.x1 > b.x0 && b.y1 > b.y0) out.push(b);
-    }
-  }
-  return out;
 }
 
 async function readMetadata(doc: Awaited<ReturnType<typeof openPdf>>): Promise<{ metadata: Record<string, string>; title?: string }> {

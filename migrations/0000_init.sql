@@ -16,6 +16,7 @@ CREATE TABLE "blocks" (
 	"engine" text NOT NULL,
 	"engine_version" text NOT NULL,
 	"model" text,
+	"prov_bbox" jsonb,
 	"lines" jsonb DEFAULT '[]'::jsonb NOT NULL
 );
 --> statement-breakpoint

@@ -142,7 +142,11 @@ export async function processInputs(
       if (res.error) throw new FolioError(res.error.code, res.error.message);
       const doc = res.doc!;
       const blob = bytes.length ? await blobs.put(bytes, source.mime) : undefined;
-      const saved = await serial(() => persistDocument(database, doc, blob));
+      const saved = await serial(() => persistDocument(database, doc, blob)).catch((err: unknown) => {
+        // Driver errors quote the whole statement and its parameters: keep the server's reason.
+        const cause = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
+        throw new FolioError('db_error', `storing ${name} failed: ${cause}`.slice(0, 2000));
+      });
       const blocks = doc.pages.reduce((s, p) => s + p.blocks.length, 0);
       return { file, status: saved.inserted ? 'done' : 'skipped', documentId: saved.documentId, pages: doc.pageCount, blocks, ms: ms() };
     } catch (err) {

@@ -44,14 +44,17 @@ export const BlockType = z.enum([
 ]);
 export type BlockType = z.infer<typeof BlockType>;
 
+/** Text as PostgreSQL stores it: no NUL characters. */
+const Text = z.string().regex(/^[^\u0000]*$/, 'text must not contain NUL characters');
+
 export const Word = z.object({
-  text: z.string().min(1),
+  text: Text.min(1),
   bbox: BBox,
 });
 export type Word = z.infer<typeof Word>;
 
 export const Line = z.object({
-  text: z.string(),
+  text: Text,
   bbox: BBox,
   /** Text direction in degrees on the displayed page: 0 = left to right, 90 = top to bottom, ... */
   angle: z.number(),
@@ -62,9 +65,9 @@ export type Line = z.infer<typeof Line>;
 export const Block = z.object({
   id: z.string().min(1),
   type: BlockType,
-  text: z.string(),
+  text: Text,
   bbox: BBox,
-  /** Position in the reading order of the whole document (0-based, unique). */
+  /** Position in the reading order of the whole document (0-based, unique, increasing through the pages). */
   order: z.number().int().min(0),
   /** Heading level (1 = top) for title/heading blocks. */
   level: z.number().int().min(1).max(6).optional(),
@@ -114,15 +117,16 @@ export const Document = z
     if (doc.pages.length !== doc.pageCount) {
       ctx.addIssue({ code: 'custom', message: `pageCount ${doc.pageCount} != pages.length ${doc.pages.length}` });
     }
-    const orders = new Set<number>();
+    // Reading order runs through the pages: each page's blocks are listed in it, and it only grows.
+    let last = -1;
     doc.pages.forEach((p, i) => {
       if (p.number !== i + 1) ctx.addIssue({ code: 'custom', message: `page ${i} has number ${p.number}` });
       for (const b of p.blocks) {
         if (b.provenance.page !== p.number) {
           ctx.addIssue({ code: 'custom', message: `block ${b.id} provenance page ${b.provenance.page} on page ${p.number}` });
         }
-        if (orders.has(b.order)) ctx.addIssue({ code: 'custom', message: `duplicate reading order ${b.order}` });
-        orders.add(b.order);
+        if (b.order <= last) ctx.addIssue({ code: 'custom', message: `block ${b.id}: reading order ${b.order} after ${last}` });
+        last = b.order;
       }
     });
   });
