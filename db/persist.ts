@@ -179,6 +179,7 @@ export async function loadDocument(database: Database, idOrPrefix: string): Prom
     metadata: d.metadata,
     pageCount: d.pageCount,
     warnings: d.warnings,
+    tables: [],
     pages: pageRows.map((p) => ({
       number: p.pageNo,
       width: p.width,

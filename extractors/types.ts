@@ -1,6 +1,6 @@
 // What every extractor takes and returns. Extractors are pure stages: bytes in, pages out; the
 // only side effect is handing rendered images to the `storeImage` sink the pipeline provides.
-import type { Page } from '../schemas/document.ts';
+import type { Page, Table } from '../schemas/document.ts';
 
 export interface ImageSink {
   /** Store an encoded image (PNG/WebP/JPEG) and return its blob key. */
@@ -15,6 +15,8 @@ export interface ExtractOptions {
   render: 'none' | 'needs-ocr' | 'all';
   dpi: number;
   thumbnailWidth: number;
+  /** Detect tables (default true); false gives the text-only path (benchmarks compare the two). */
+  tables?: boolean;
   /** Where rendered page images and thumbnails go; without it nothing is rendered. */
   storeImage?: ImageSink;
   /** Abort signal: the pipeline's time limit. */
@@ -23,6 +25,8 @@ export interface ExtractOptions {
 
 export interface Extraction {
   pages: Page[];
+  /** Tables found (PDF text layer); their blocks in pages name them by tableId. */
+  tables?: Table[];
   title?: string;
   metadata: Record<string, string>;
   warnings: { code: string; message: string; page?: number }[];

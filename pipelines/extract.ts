@@ -27,7 +27,7 @@ export interface Input {
   declaredMime?: string;
 }
 
-export type ExtractConfig = Pick<Config, 'maxPages' | 'maxPixels' | 'maxBytes' | 'password' | 'render' | 'dpi' | 'thumbnailWidth'>;
+export type ExtractConfig = Pick<Config, 'maxPages' | 'maxPixels' | 'maxBytes' | 'password' | 'render' | 'dpi' | 'thumbnailWidth'> & { tables?: boolean };
 
 /** The source record of an input, before anything is parsed: used for failures too. */
 export function describeSource(input: Input): Document['source'] {
@@ -71,6 +71,7 @@ export async function extractDocument(
     render: cfg.render,
     dpi: cfg.dpi,
     thumbnailWidth: cfg.thumbnailWidth,
+    tables: cfg.tables ?? true,
     storeImage: extra.storeImage,
     signal: extra.signal,
   };
@@ -83,6 +84,7 @@ export async function extractDocument(
     metadata: ex.metadata,
     pageCount: ex.pages.length,
     pages: ex.pages,
+    tables: ex.tables ?? [],
     warnings: [...warnings, ...ex.warnings],
   };
   const checked = DocumentSchema.safeParse(doc);

@@ -21,6 +21,8 @@ export const Config = z.object({
   render: z.enum(['none', 'needs-ocr', 'all']).default('needs-ocr'),
   dpi: int(150),
   thumbnailWidth: int(256),
+  /** Detect tables in PDF text layers. */
+  tables: z.preprocess((v) => (typeof v === 'string' ? !['0', 'false', 'no', 'off'].includes(v.toLowerCase()) : v), z.boolean()).default(true),
   /** Worker threads for extraction; 0 = one per core. */
   workers: z.coerce.number().int().min(0).default(0),
   password: z.string().optional(),
@@ -40,6 +42,7 @@ const ENV: Record<string, keyof Config> = {
   FOLIO_TIMEOUT_MS: 'timeoutMs',
   FOLIO_RENDER: 'render',
   FOLIO_DPI: 'dpi',
+  FOLIO_TABLES: 'tables',
   FOLIO_WORKERS: 'workers',
   FOLIO_PDF_PASSWORD: 'password',
   FOLIO_ROOTS: 'roots',

@@ -74,9 +74,53 @@ export const Block = z.object({
   fontSize: z.number().positive().optional(),
   bold: z.boolean().optional(),
   lines: z.array(Line),
+  /** For blocks of type table: the id of the Table (in Document.tables) this block shows. */
+  tableId: z.string().optional(),
   provenance: Provenance,
 });
 export type Block = z.infer<typeof Block>;
+
+/** A cell value read as a type; the raw text is always kept beside it in Cell.text. */
+export const TypedValue = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('number'), value: z.number().finite() }),
+  z.object({ type: z.literal('percent'), value: z.number().finite().describe('as a fraction: 12.5% -> 0.125') }),
+  z.object({ type: z.literal('currency'), value: z.number().finite(), currency: z.string().min(1).describe('ISO 4217 code or the symbol') }),
+  z.object({ type: z.literal('date'), value: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).describe('ISO date') }),
+]);
+export type TypedValue = z.infer<typeof TypedValue>;
+
+export const Cell = z.object({
+  row: z.number().int().min(0),
+  col: z.number().int().min(0),
+  rowSpan: z.number().int().min(1),
+  colSpan: z.number().int().min(1),
+  text: Text,
+  value: TypedValue.optional(),
+  header: z.boolean(),
+  page: z.number().int().min(1),
+  bbox: BBox,
+});
+export type Cell = z.infer<typeof Cell>;
+
+export const Table = z.object({
+  id: z.string().min(1),
+  /** How it was found: ruling lines (lattice) or text alignment (stream). */
+  method: z.enum(['lattice', 'stream']),
+  rowCount: z.number().int().min(1),
+  colCount: z.number().int().min(1),
+  /** Leading rows that form the header (stacked headers give more than one). */
+  headerRows: z.number().int().min(0),
+  /** Where the table lies: one region per page it spans, in order. */
+  regions: z.array(z.object({ page: z.number().int().min(1), bbox: BBox })).min(1),
+  /** The page each row came from (a table continued across pages keeps its rows' pages). */
+  rowPages: z.array(z.number().int().min(1)),
+  /** Every cell that starts a span (covered positions have no cell of their own). */
+  cells: z.array(Cell),
+  /** Convenience: the grid as text, rows x cols, a spanned cell's text repeated in each position. */
+  rows: z.array(z.array(z.string())),
+  provenance: Provenance,
+});
+export type Table = z.infer<typeof Table>;
 
 export const Page = z.object({
   number: z.number().int().min(1),
@@ -111,6 +155,7 @@ export const Document = z
     metadata: z.record(z.string(), z.string()),
     pageCount: z.number().int().min(0),
     pages: z.array(Page),
+    tables: z.array(Table),
     warnings: z.array(z.object({ code: z.string(), message: z.string(), page: z.number().int().optional() })),
   })
   .superRefine((doc, ctx) => {
@@ -127,8 +172,20 @@ export const Document = z
         }
         if (b.order <= last) ctx.addIssue({ code: 'custom', message: `block ${b.id}: reading order ${b.order} after ${last}` });
         last = b.order;
+        if (b.tableId && !doc.tables.some((t) => t.id === b.tableId)) ctx.addIssue({ code: 'custom', message: `block ${b.id} names unknown table ${b.tableId}` });
       }
     });
+    for (const t of doc.tables) {
+      if (t.rows.length !== t.rowCount || t.rows.some((r) => r.length !== t.colCount)) {
+        ctx.addIssue({ code: 'custom', message: `table ${t.id}: rows is not ${t.rowCount} x ${t.colCount}` });
+      }
+      if (t.rowPages.length !== t.rowCount) ctx.addIssue({ code: 'custom', message: `table ${t.id}: rowPages has ${t.rowPages.length} entries for ${t.rowCount} rows` });
+      for (const c of t.cells) {
+        if (c.row + c.rowSpan > t.rowCount || c.col + c.colSpan > t.colCount) {
+          ctx.addIssue({ code: 'custom', message: `table ${t.id}: cell (${c.row},${c.col}) spans outside the grid` });
+        }
+      }
+    }
   });
 export type Document = z.infer<typeof Document>;
 

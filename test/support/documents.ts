@@ -70,6 +70,7 @@ export function sampleDocument(opts: SampleDocumentOptions = {}): Document {
     metadata: { Author: 'Folio Tests', Producer: 'hand-built' },
     pageCount,
     pages,
+    tables: [],
     warnings: [{ code: 'low_confidence', message: 'page 2 was read by OCR', page: 2 }],
   };
 }
