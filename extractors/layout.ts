@@ -57,7 +57,10 @@ export interface RawBlock {
   size: number;
   bold: boolean;
   chars: number;
-  kind?: 'figure';
+  kind?: 'figure' | 'table';
+  /** For tables: the page table's key, then the document table's id. */
+  ref?: string;
+  tableId?: string;
 }
 
 const deg2rad = Math.PI / 180;
@@ -70,7 +73,7 @@ export function quantizeAngle(a: number): number {
   return Math.round(d * 100) / 100;
 }
 
-function rotate(x: number, y: number, angle: number): [number, number] {
+export function rotate(x: number, y: number, angle: number): [number, number] {
   if (angle === 0) return [x, y];
   const c = Math.cos(angle * deg2rad);
   const s = Math.sin(angle * deg2rad);
@@ -82,7 +85,7 @@ function toCanonical(x: number, y: number, angle: number): [number, number] {
   return rotate(x, y, -angle);
 }
 
-function boxToDisplay(x0: number, y0: number, x1: number, y1: number, angle: number): BBox {
+export function boxToDisplay(x0: number, y0: number, x1: number, y1: number, angle: number): BBox {
   if (angle === 0) return round({ x0, y0, x1, y1 });
   const pts = [rotate(x0, y0, angle), rotate(x1, y0, angle), rotate(x0, y1, angle), rotate(x1, y1, angle)];
   const xs = pts.map((p) => p[0]);
@@ -279,8 +282,8 @@ function linesToBlocks(lines: CLine[]): CLine[][] {
   return blocks;
 }
 
-/** Runs of one page -> raw blocks, each direction laid out in its own frame. */
-export function layoutRuns(runs: TextRun[]): RawBlock[] {
+/** Runs grouped by direction (quantized), control characters blanked, unusable runs dropped. */
+function groupByAngle(runs: TextRun[]): Map<number, TextRun[]> {
   const byAngle = new Map<number, TextRun[]>();
   for (const raw of runs) {
     // Control characters (NUL above all) carry no text and cannot be stored.
@@ -291,9 +294,45 @@ export function layoutRuns(runs: TextRun[]): RawBlock[] {
     list.push(r);
     byAngle.set(a, list);
   }
+  return byAngle;
+}
+
+/** A word on the displayed page, for stages that work on words (tables). */
+export interface PageWord {
+  text: string;
+  bbox: BBox;
+  angle: number;
+  size: number;
+  bold: boolean;
+}
+
+/** Every word of the page (fragments joined), in display space. */
+export function pageWords(runs: TextRun[]): PageWord[] {
+  const out: PageWord[] = [];
+  for (const [angle, group] of groupByAngle(runs)) {
+    for (const line of wordsToLines(runsToWords(group, angle))) {
+      for (const w of line.words) out.push({ text: w.text, bbox: boxToDisplay(w.x0, w.top, w.x1, w.bottom, angle), angle, size: w.size, bold: w.bold });
+    }
+  }
+  return out;
+}
+
+export function centerInside(b: BBox, regions: BBox[]): boolean {
+  const cx = (b.x0 + b.x1) / 2;
+  const cy = (b.y0 + b.y1) / 2;
+  return regions.some((r) => cx >= r.x0 && cx <= r.x1 && cy >= r.y0 && cy <= r.y1);
+}
+
+/**
+ * Runs of one page -> raw blocks, each direction laid out in its own frame. Words whose centre
+ * lies in a `claimed` region (a table) are left to the stage that claimed it.
+ */
+export function layoutRuns(runs: TextRun[], claimed: BBox[] = []): RawBlock[] {
   const out: RawBlock[] = [];
-  for (const [angle, group] of byAngle) {
-    const lines = wordsToLines(runsToWords(group, angle));
+  for (const [angle, group] of groupByAngle(runs)) {
+    let words = runsToWords(group, angle);
+    if (claimed.length) words = words.filter((w) => !centerInside(boxToDisplay(w.x0, w.top, w.x1, w.bottom, angle), claimed));
+    const lines = wordsToLines(words);
     for (const blk of linesToBlocks(lines)) out.push(toRawBlock(blk, angle));
   }
   return out;
@@ -454,6 +493,7 @@ export function classifyDocument(pages: PageLayout[]): { block: RawBlock; cls: C
 
   function classifyBlock(b: RawBlock, p: PageLayout): Classified {
     if (b.kind === 'figure') return { type: 'figure' };
+    if (b.kind === 'table') return { type: 'table' };
     const text = b.text.trim();
     const top = inTop(b, p);
     const bottom = inBottom(b, p);
@@ -497,6 +537,7 @@ export function toBlocks(
       ...(cls.level ? { level: cls.level } : {}),
       ...(block.kind ? {} : { fontSize: r2(block.size), bold: block.bold }),
       lines: block.lines,
+      ...(block.tableId ? { tableId: block.tableId } : {}),
       provenance: { page, bbox: block.bbox, ...prov },
     }));
   });

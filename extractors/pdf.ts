@@ -1,10 +1,12 @@
 // The PDF stage: text layer (pdf.js text content with positions), fonts and images (operator
 // list), layout, and rasterization of the pages that need it.
-import type { Page } from '../schemas/document.ts';
+import type { Cell, Page, Table } from '../schemas/document.ts';
 import { FolioError } from '../schemas/errors.ts';
 import type { BBox } from '../schemas/document.ts';
 import { pageGraphics, isWhite, type PageGraphics } from './graphics.ts';
-import { classifyDocument, layoutRuns, toBlocks, unionBoxes, type PageLayout, type RawBlock, type TextRun } from './layout.ts';
+import { centerInside, classifyDocument, layoutRuns, pageWords, toBlocks, unionBoxes, type PageLayout, type RawBlock, type TextRun } from './layout.ts';
+import { assembleTables, detectTables, gridText, type AssembledTable, type PageTable, type PlacedTable } from './tables.ts';
+import { parseColumn } from './values.ts';
 import { mapPdfError, openPdf, pdfjs, PDFJS_VERSION, type PDFPageProxy } from './pdfjs.ts';
 import { renderPage, storeRendered } from './raster.ts';
 import type { ExtractOptions, Extraction } from './types.ts';
@@ -22,6 +24,7 @@ interface PageFacts {
   chars: number;
   imageCoverage: number;
   graphics?: PageGraphics;
+  tables: { key: string; table: PageTable }[];
 }
 
 /** Extract a PDF into pages of classified, ordered blocks. */
@@ -40,7 +43,7 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
       let page: PDFPageProxy | undefined;
       try {
         page = await doc.getPage(n);
-        const f = await readPage(page, n);
+        const f = await readPage(page, n, opts.tables !== false);
         facts.push(f);
         const needsOcr = isImageOnly(f);
         const want = opts.render === 'all' || (opts.render === 'needs-ocr' && needsOcr);
@@ -59,6 +62,7 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
           rotation: normRotation(page?.rotate ?? 0),
           chars: 0,
           imageCoverage: 0,
+          tables: [],
         });
         rendered.push({});
       } finally {
@@ -69,6 +73,7 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
       throw new FolioError('corrupt_pdf', `no page of the PDF could be read (${warnings[0]?.message ?? ''})`);
     }
     const ordered = classifyDocument(facts.map((f) => f.layout));
+    const tables = documentTables(facts, ordered);
     const blocks = toBlocks(ordered, facts.map((f) => f.layout.number), { engine: 'pdf-text', engineVersion: PDF_ENGINE_VERSION });
     const pages: Page[] = facts.map((f, i) => ({
       number: f.layout.number,
@@ -81,7 +86,7 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
     }));
     const { metadata, title } = await readMetadata(doc);
     const titleBlock = pages.flatMap((p) => p.blocks).find((b) => b.type === 'title');
-    return { pages, metadata, title: title ?? titleBlock?.text.replace(/\s+/g, ' '), warnings };
+    return { pages, tables, metadata, title: title ?? titleBlock?.text.replace(/\s+/g, ' '), warnings };
   } finally {
     await doc.destroy();
   }
@@ -99,7 +104,7 @@ function isImageOnly(f: PageFacts): boolean {
   return f.chars < 16 && f.imageCoverage > 0.2;
 }
 
-async function readPage(page: PDFPageProxy, n: number): Promise<PageFacts> {
+async function readPage(page: PDFPageProxy, n: number, withTables: boolean): Promise<PageFacts> {
   const vp = page.getViewport({ scale: 1 });
   const tc = await page.getTextContent();
   // The operator list gives the real font names (weight) and where images are painted.
@@ -141,11 +146,19 @@ async function readPage(page: PDFPageProxy, n: number): Promise<PageFacts> {
     });
     chars += it.str.replace(/\s+/g, '').length;
   }
-  const blocks: RawBlock[] = layoutRuns(runs);
   const graphics = pageGraphics(ops, vp.transform, vp.width, vp.height);
+  const found = withTables ? detectTables(pageWords(runs), graphics.segments, vp.width) : [];
+  const tables = found.map((table, k) => ({ key: `p${n}-t${k + 1}`, table }));
+  const blocks: RawBlock[] = layoutRuns(runs, found.map((t) => t.bbox));
+  for (const { key, table } of tables) {
+    const text = gridText(table.rows, table.cols, table.cells).map((r) => r.join('\t')).join('\n');
+    blocks.push({ text, bbox: roundBox(table.bbox), lines: [], angle: table.angle, size: 0, bold: false, chars: 0, kind: 'table', ref: key });
+  }
   const area = (b: BBox) => (b.x1 - b.x0) * (b.y1 - b.y0);
   const covered = graphics.images.reduce((s, b) => s + area(b), 0);
-  for (const bbox of figureRegions(graphics, blocks, vp.width * vp.height)) {
+  // Shading inside a table (striped rows, header fills) belongs to the table.
+  const tableBoxes = found.map((t) => t.bbox);
+  for (const bbox of figureRegions(graphics, blocks, vp.width * vp.height).filter((b) => !centerInside(b, tableBoxes))) {
     blocks.push({ text: '', bbox, lines: [], angle: 0, size: 0, bold: false, chars: 0, kind: 'figure' });
   }
   return {
@@ -154,8 +167,70 @@ async function readPage(page: PDFPageProxy, n: number): Promise<PageFacts> {
     chars,
     imageCoverage: Math.min(1, covered / (vp.width * vp.height)),
     graphics,
+    tables,
   };
 }
+
+/**
+ * Document tables from page tables: merged across page breaks, header rows found, cell values
+ * typed; each table block learns the id of the table it shows.
+ */
+function documentTables(facts: PageFacts[], ordered: ReturnType<typeof classifyDocument>): Table[] {
+  const placed: PlacedTable[] = [];
+  facts.forEach((f, i) => {
+    const body = ordered[i]!.filter((x) => !['page_header', 'page_footer', 'footnote'].includes(x.cls.type));
+    for (const { key, table } of f.tables) {
+      const at = body.findIndex((x) => x.block.ref === key);
+      placed.push({ key, page: f.layout.number, table, first: at === 0, last: at === body.length - 1 });
+    }
+  });
+  // Tables in reading order, so that a continuation follows the table it continues.
+  const orderOf = new Map(ordered.flat().map((x, k) => [x.block.ref, k] as const));
+  placed.sort((a, b) => (orderOf.get(a.key) ?? 0) - (orderOf.get(b.key) ?? 0));
+  const assembled = assembleTables(placed);
+  const idOf = new Map(assembled.flatMap((t) => t.keys.map((k) => [k, t.id] as const)));
+  for (const list of ordered) for (const x of list) if (x.block.ref) x.block.tableId = idOf.get(x.block.ref);
+  return assembled.map(toTable);
+}
+
+function toTable(t: AssembledTable): Table {
+  const first = t.regions[0]!;
+  // Values are read a column at a time, so that a column settles how its dates are written.
+  const values = new Map<(typeof t.cells)[number], Cell['value']>();
+  for (let col = 0; col < t.cols; col++) {
+    const body = t.cells.filter((c) => c.col === col && c.row >= t.headerRows && c.text);
+    parseColumn(body.map((c) => c.text)).forEach((v, i) => values.set(body[i]!, v));
+  }
+  const cells: Cell[] = t.cells.map((c) => {
+    const header = c.row < t.headerRows;
+    const value = values.get(c);
+    return {
+      row: c.row,
+      col: c.col,
+      rowSpan: c.rowSpan,
+      colSpan: c.colSpan,
+      text: c.text,
+      ...(value ? { value } : {}),
+      header,
+      page: c.page,
+      bbox: roundBox(c.bbox),
+    };
+  });
+  return {
+    id: t.id,
+    method: t.method,
+    rowCount: t.rows,
+    colCount: t.cols,
+    headerRows: t.headerRows,
+    regions: t.regions.map((r) => ({ page: r.page, bbox: roundBox(r.bbox) })),
+    rowPages: t.rowPages,
+    cells,
+    rows: gridText(t.rows, t.cols, t.cells),
+    provenance: { page: first.page, bbox: roundBox(first.bbox), engine: 'pdf-text', engineVersion: PDF_ENGINE_VERSION },
+  };
+}
+
+const roundBox = (b: BBox): BBox => ({ x0: r2(b.x0), y0: r2(b.y0), x1: r2(b.x1), y1: r2(b.y1) });
 
 /**
  * Figures: painted images, and groups of filled shapes (charts, diagrams) that carry no running

@@ -1,0 +1,560 @@
+// Table detection on a page's words and graphics, independent of where the words came from.
+//
+// - lattice: ruling lines (stroked lines, rectangle edges, thin filled rectangles) that cross
+//   each other form a grid; a missing rule between two grid cells makes them one spanning cell.
+// - stream: no rules; rows of text whose gaps line up in the same columns over several rows.
+//
+// Rotated tables are detected in the frame of their text (rotated so that it reads left to
+// right) and their boxes mapped back to the displayed page.
+import type { BBox } from '../schemas/document.ts';
+import type { Segment } from './graphics.ts';
+import { boxToDisplay, centerInside, rotate, type PageWord } from './layout.ts';
+
+export interface GridCell {
+  row: number;
+  col: number;
+  rowSpan: number;
+  colSpan: number;
+  bbox: BBox;
+  text: string;
+  bold: boolean;
+}
+
+export interface PageTable {
+  method: 'lattice' | 'stream';
+  bbox: BBox;
+  rows: number;
+  cols: number;
+  cells: GridCell[];
+  /** Column boundaries (left edges and the right edge) in the table's own frame. */
+  colEdges: number[];
+  /** Text direction of the table (0 = upright). */
+  angle: number;
+}
+
+const TOL = 2;
+
+// ------------------------------------------------------------------ frames
+
+interface Frame {
+  angle: number;
+  box(b: BBox): BBox; // display -> table frame
+  back(b: BBox): BBox; // table frame -> display
+}
+
+function frameOf(angle: number): Frame {
+  const fwd = (b: BBox): BBox => {
+    if (angle === 0) return b;
+    const pts = [rotate(b.x0, b.y0, -angle), rotate(b.x1, b.y0, -angle), rotate(b.x0, b.y1, -angle), rotate(b.x1, b.y1, -angle)];
+    return { x0: Math.min(...pts.map((p) => p[0])), y0: Math.min(...pts.map((p) => p[1])), x1: Math.max(...pts.map((p) => p[0])), y1: Math.max(...pts.map((p) => p[1])) };
+  };
+  return { angle, box: fwd, back: (b) => (angle === 0 ? b : boxToDisplay(b.x0, b.y0, b.x1, b.y1, angle)) };
+}
+
+function segmentInFrame(s: Segment, f: Frame): Segment {
+  const b = s.dir === 'h' ? { x0: s.from, y0: s.pos, x1: s.to, y1: s.pos } : { x0: s.pos, y0: s.from, x1: s.pos, y1: s.to };
+  const r = f.box(b);
+  return r.x1 - r.x0 >= r.y1 - r.y0 ? { dir: 'h', pos: (r.y0 + r.y1) / 2, from: r.x0, to: r.x1 } : { dir: 'v', pos: (r.x0 + r.x1) / 2, from: r.y0, to: r.y1 };
+}
+
+/** The direction most of these words' characters run in. */
+function dominantAngle(words: PageWord[]): number {
+  const count = new Map<number, number>();
+  for (const w of words) count.set(w.angle, (count.get(w.angle) ?? 0) + w.text.length);
+  let best = 0;
+  let n = -1;
+  for (const [a, c] of count) if (c > n) [best, n] = [a, c];
+  return best;
+}
+
+// ------------------------------------------------------------------ shared helpers
+
+const cx = (b: BBox) => (b.x0 + b.x1) / 2;
+const cy = (b: BBox) => (b.y0 + b.y1) / 2;
+
+/** Words -> text: lines by vertical overlap, words left to right, lines joined by newlines. */
+function wordsText(words: { text: string; bbox: BBox }[]): string {
+  const sorted = [...words].sort((a, b) => cy(a.bbox) - cy(b.bbox) || a.bbox.x0 - b.bbox.x0);
+  const lines: { top: number; bottom: number; words: { text: string; bbox: BBox }[] }[] = [];
+  for (const w of sorted) {
+    const line = lines.find((l) => Math.min(l.bottom, w.bbox.y1) - Math.max(l.top, w.bbox.y0) > 0.5 * Math.min(l.bottom - l.top, w.bbox.y1 - w.bbox.y0));
+    if (line) {
+      line.words.push(w);
+      line.top = Math.min(line.top, w.bbox.y0);
+      line.bottom = Math.max(line.bottom, w.bbox.y1);
+    } else lines.push({ top: w.bbox.y0, bottom: w.bbox.y1, words: [w] });
+  }
+  return lines
+    .sort((a, b) => a.top - b.top)
+    .map((l) => l.words.sort((a, b) => a.bbox.x0 - b.bbox.x0).map((w) => w.text).join(' '))
+    .join('\n');
+}
+
+/** Which interval of sorted `edges` holds v (clamped to the first and last). */
+function slot(edges: number[], v: number): number {
+  for (let i = 1; i < edges.length - 1; i++) if (v < edges[i]!) return i - 1;
+  return edges.length - 2;
+}
+
+function clusterPositions(values: number[], tol: number): number[] {
+  const s = [...values].sort((a, b) => a - b);
+  const out: number[][] = [];
+  for (const v of s) {
+    const last = out[out.length - 1];
+    if (last && v - last[last.length - 1]! <= tol) last.push(v);
+    else out.push([v]);
+  }
+  return out.map((c) => c.reduce((a, b) => a + b, 0) / c.length);
+}
+
+/** Collinear pieces of rules (one per cell border, dashes) joined into lines. */
+function mergeSegments(segs: Segment[]): Segment[] {
+  const out: Segment[] = [];
+  for (const dir of ['h', 'v'] as const) {
+    const list = segs.filter((s) => s.dir === dir).sort((a, b) => a.pos - b.pos || a.from - b.from);
+    const groups: Segment[][] = [];
+    for (const s of list) {
+      const g = groups[groups.length - 1];
+      if (g && s.pos - g[0]!.pos <= 1.5) g.push(s);
+      else groups.push([s]);
+    }
+    for (const g of groups) {
+      g.sort((a, b) => a.from - b.from);
+      let cur: Segment | undefined;
+      for (const s of g) {
+        if (cur && s.from <= cur.to + TOL) {
+          cur.to = Math.max(cur.to, s.to);
+          cur.pos = (cur.pos + s.pos) / 2;
+        } else {
+          if (cur) out.push(cur);
+          cur = { ...s };
+        }
+      }
+      if (cur) out.push(cur);
+    }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ lattice
+
+function crosses(h: Segment, v: Segment): boolean {
+  return v.pos >= h.from - TOL && v.pos <= h.to + TOL && h.pos >= v.from - TOL && h.pos <= v.to + TOL;
+}
+
+/** Groups of rules that touch each other: each is a candidate table. */
+function ruledComponents(lines: Segment[]): Segment[][] {
+  const parent = lines.map((_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  for (let i = 0; i < lines.length; i++) {
+    for (let j = i + 1; j < lines.length; j++) {
+      const a = lines[i]!;
+      const b = lines[j]!;
+      if (a.dir === b.dir) continue;
+      if (crosses(a.dir === 'h' ? a : b, a.dir === 'h' ? b : a)) parent[find(i)] = find(j);
+    }
+  }
+  const groups = new Map<number, Segment[]>();
+  lines.forEach((l, i) => {
+    const r = find(i);
+    groups.set(r, [...(groups.get(r) ?? []), l]);
+  });
+  return [...groups.values()];
+}
+
+function coverage(lines: Segment[], pos: number, from: number, to: number): number {
+  const spans = lines
+    .filter((l) => Math.abs(l.pos - pos) <= TOL + 0.5 && l.to > from && l.from < to)
+    .map((l) => [Math.max(from, l.from), Math.min(to, l.to)] as [number, number])
+    .sort((a, b) => a[0] - b[0]);
+  let covered = 0;
+  let reach = from;
+  for (const [a, b] of spans) {
+    if (b <= reach) continue;
+    covered += b - Math.max(a, reach);
+    reach = b;
+  }
+  return to > from ? covered / (to - from) : 0;
+}
+
+function latticeTable(comp: Segment[], words: PageWord[], frame: Frame): PageTable | undefined {
+  const hs = comp.filter((l) => l.dir === 'h');
+  const vs = comp.filter((l) => l.dir === 'v');
+  if (hs.length < 2 || vs.length < 2) return undefined;
+  let xs = clusterPositions(vs.map((l) => l.pos), TOL);
+  let ys = clusterPositions(hs.map((l) => l.pos), TOL);
+  // Rules that run past the outermost crossing rule bound cells too (tables without a frame).
+  const minX = Math.min(...hs.map((l) => l.from));
+  const maxX = Math.max(...hs.map((l) => l.to));
+  const minY = Math.min(...vs.map((l) => l.from));
+  const maxY = Math.max(...vs.map((l) => l.to));
+  if (xs[0]! - minX > 3) xs.unshift(minX);
+  if (maxX - xs[xs.length - 1]! > 3) xs.push(maxX);
+  if (ys[0]! - minY > 3) ys.unshift(minY);
+  if (maxY - ys[ys.length - 1]! > 3) ys.push(maxY);
+  // Double rules make sliver rows and columns: drop positions closer than 3 pt to the previous.
+  const thin = (p: number[]) => p.filter((v, i) => i === 0 || v - p[i - 1]! >= 3);
+  xs = thin(xs);
+  ys = thin(ys);
+  const nR = ys.length - 1;
+  const nC = xs.length - 1;
+  if (nR < 1 || nC < 1 || nR * nC < 2) return undefined;
+
+  // Cells with no rule between them are one spanning cell.
+  const id = (r: number, c: number) => r * nC + c;
+  const parent = Array.from({ length: nR * nC }, (_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  for (let r = 0; r < nR; r++) {
+    for (let c = 0; c < nC; c++) {
+      if (c + 1 < nC && coverage(vs, xs[c + 1]!, ys[r]!, ys[r + 1]!) < 0.5) parent[find(id(r, c + 1))] = find(id(r, c));
+      if (r + 1 < nR && coverage(hs, ys[r + 1]!, xs[c]!, xs[c + 1]!) < 0.5) parent[find(id(r + 1, c))] = find(id(r, c));
+    }
+  }
+  const spans = new Map<number, { r0: number; c0: number; r1: number; c1: number }>();
+  for (let r = 0; r < nR; r++) {
+    for (let c = 0; c < nC; c++) {
+      const root = find(id(r, c));
+      const s = spans.get(root);
+      if (!s) spans.set(root, { r0: r, c0: c, r1: r, c1: c });
+      else Object.assign(s, { r0: Math.min(s.r0, r), c0: Math.min(s.c0, c), r1: Math.max(s.r1, r), c1: Math.max(s.c1, c) });
+    }
+  }
+  const box = { x0: xs[0]!, y0: ys[0]!, x1: xs[nC]!, y1: ys[nR]! };
+  const inTable = words.filter((w) => centerInside(w.bbox, [box]));
+  const byCell = new Map<number, PageWord[]>();
+  for (const w of inTable) {
+    const root = find(id(slot(ys, cy(w.bbox)), slot(xs, cx(w.bbox))));
+    byCell.set(root, [...(byCell.get(root) ?? []), w]);
+  }
+  const cells: GridCell[] = [];
+  for (const [root, s] of spans) {
+    const ws = byCell.get(root) ?? [];
+    cells.push({
+      row: s.r0,
+      col: s.c0,
+      rowSpan: s.r1 - s.r0 + 1,
+      colSpan: s.c1 - s.c0 + 1,
+      bbox: { x0: xs[s.c0]!, y0: ys[s.r0]!, x1: xs[s.c1 + 1]!, y1: ys[s.r1 + 1]! },
+      text: wordsText(ws),
+      bold: ws.length > 0 && ws.every((w) => w.bold),
+    });
+  }
+  const filled = cells.filter((c) => c.text);
+  // A box around a paragraph, or a grid with next to no text, is not a table.
+  if (filled.length < 2 || cells.length < 2 || nC < 2) return undefined;
+  // Rules that only frame a block of aligned text (rows or columns without rules between them)
+  // leave cells holding many lines: that table is read by text alignment instead.
+  const tall = filled.filter((c) => c.text.split('\n').length >= 6).length;
+  if (tall > 0.1 * filled.length) return undefined;
+  return { method: 'lattice', bbox: box, rows: nR, cols: nC, cells: cells.sort((a, b) => a.row - b.row || a.col - b.col), colEdges: xs, angle: frame.angle };
+}
+
+function latticeTables(words: PageWord[], segments: Segment[]): PageTable[] {
+  const lines = mergeSegments(segments);
+  const out: PageTable[] = [];
+  for (const comp of ruledComponents(lines)) {
+    const hs = comp.filter((l) => l.dir === 'h');
+    const vs = comp.filter((l) => l.dir === 'v');
+    if (hs.length < 2 || vs.length < 2) continue;
+    const region = {
+      x0: Math.min(...comp.map((l) => (l.dir === 'h' ? l.from : l.pos))),
+      y0: Math.min(...comp.map((l) => (l.dir === 'v' ? l.from : l.pos))),
+      x1: Math.max(...comp.map((l) => (l.dir === 'h' ? l.to : l.pos))),
+      y1: Math.max(...comp.map((l) => (l.dir === 'v' ? l.to : l.pos))),
+    };
+    const inside = words.filter((w) => centerInside(w.bbox, [region]));
+    const frame = frameOf(dominantAngle(inside));
+    const t = latticeTable(mergeSegments(comp.map((l) => segmentInFrame(l, frame))), inside.map((w) => ({ ...w, bbox: frame.box(w.bbox) })), frame);
+    if (t) out.push(toDisplay(t, frame));
+  }
+  return out;
+}
+
+function toDisplay(t: PageTable, f: Frame): PageTable {
+  if (f.angle === 0) return t;
+  return { ...t, bbox: f.back(t.bbox), cells: t.cells.map((c) => ({ ...c, bbox: f.back(c.bbox) })) };
+}
+
+// ------------------------------------------------------------------ stream
+
+interface Row {
+  words: PageWord[];
+  top: number;
+  bottom: number;
+  size: number;
+  /** Runs of words separated by gaps wider than word spacing. */
+  segs: { x0: number; x1: number; words: PageWord[] }[];
+}
+
+function rowsOf(words: PageWord[]): Row[] {
+  const sorted = [...words].sort((a, b) => cy(a.bbox) - cy(b.bbox));
+  const rows: Row[] = [];
+  for (const w of sorted) {
+    const h = w.bbox.y1 - w.bbox.y0;
+    const row = rows.length ? rows[rows.length - 1] : undefined;
+    if (row && Math.min(row.bottom, w.bbox.y1) - Math.max(row.top, w.bbox.y0) > 0.5 * Math.min(row.bottom - row.top, h)) {
+      row.words.push(w);
+      row.top = Math.min(row.top, w.bbox.y0);
+      row.bottom = Math.max(row.bottom, w.bbox.y1);
+      row.size = Math.max(row.size, w.size);
+    } else rows.push({ words: [w], top: w.bbox.y0, bottom: w.bbox.y1, size: w.size, segs: [] });
+  }
+  for (const r of rows) {
+    r.words.sort((a, b) => a.bbox.x0 - b.bbox.x0);
+    for (const w of r.words) {
+      const last = r.segs[r.segs.length - 1];
+      if (last && w.bbox.x0 - last.x1 < 0.75 * r.size) {
+        last.x1 = Math.max(last.x1, w.bbox.x1);
+        last.words.push(w);
+      } else r.segs.push({ x0: w.bbox.x0, x1: w.bbox.x1, words: [w] });
+    }
+  }
+  return rows;
+}
+
+/** Column gutters: x ranges that almost no row's text covers, between text on both sides. */
+function streamColumns(rows: Row[], size: number): number[] | undefined {
+  const x0 = Math.min(...rows.map((r) => r.segs[0]!.x0));
+  const x1 = Math.max(...rows.map((r) => r.segs[r.segs.length - 1]!.x1));
+  const step = 1;
+  const n = Math.ceil((x1 - x0) / step) + 1;
+  const cover = new Uint16Array(n);
+  for (const r of rows) {
+    for (const s of r.segs) for (let i = Math.floor((s.x0 - x0) / step); i <= Math.ceil((s.x1 - x0) / step) && i < n; i++) cover[i]!++;
+  }
+  const limit = Math.max(0, Math.floor(rows.length * 0.1));
+  const edges = [x0];
+  let start = -1;
+  for (let i = 0; i < n; i++) {
+    if (cover[i]! <= limit) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      if ((i - start) * step >= 0.5 * size) edges.push(x0 + ((start + i) / 2) * step);
+      start = -1;
+    }
+  }
+  edges.push(x1);
+  return edges.length >= 3 ? edges : undefined;
+}
+
+function streamTables(words: PageWord[], width: number): PageTable[] {
+  const out: PageTable[] = [];
+  const byAngle = new Map<number, PageWord[]>();
+  for (const w of words) byAngle.set(w.angle, [...(byAngle.get(w.angle) ?? []), w]);
+  for (const [angle, group] of byAngle) {
+    const frame = frameOf(angle);
+    const rows = rowsOf(group.map((w) => ({ ...w, bbox: frame.box(w.bbox) })));
+    let i = 0;
+    while (i < rows.length) {
+      if (rows[i]!.segs.length < 2) {
+        i++;
+        continue;
+      }
+      // A run of multi-segment rows, tolerating single-segment rows (wrapped cells, labels).
+      let j = i;
+      let last = i;
+      while (j + 1 < rows.length) {
+        const next = rows[j + 1]!;
+        const gap = next.top - rows[j]!.bottom;
+        if (gap > 1.8 * Math.max(next.bottom - next.top, rows[j]!.bottom - rows[j]!.top)) break;
+        if (next.segs.length >= 2) last = j + 1;
+        else if (j + 1 - last > 2) break;
+        j++;
+      }
+      const body = rows.slice(i, last + 1);
+      const multi = body.filter((r) => r.segs.length >= 2);
+      const t = multi.length >= 3 ? streamTable(body, frame, width) : undefined;
+      if (t) out.push(toDisplay(t, frame));
+      i = last + 1;
+    }
+  }
+  return out;
+}
+
+function streamTable(rows: Row[], frame: Frame, width: number): PageTable | undefined {
+  const size = Math.max(...rows.map((r) => r.size));
+  const edges = streamColumns(rows, size);
+  if (!edges) return undefined;
+  const nC = edges.length - 1;
+  const grid: PageWord[][][] = rows.map(() => Array.from({ length: nC }, () => []));
+  rows.forEach((r, ri) => {
+    for (const w of r.words) grid[ri]![slot(edges, cx(w.bbox))]!.push(w);
+  });
+  // Prose in columns is not a table: cells of a table are short.
+  const lens = grid.flat().filter((ws) => ws.length).map((ws) => ws.reduce((n, w) => n + w.text.length + 1, 0));
+  lens.sort((a, b) => a - b);
+  if (lens.length < 6 || lens[Math.floor(lens.length / 2)]! > 30) return undefined;
+  // Columns used by almost no row are noise.
+  const used = Array.from({ length: nC }, (_, c) => grid.filter((row) => row[c]!.length).length);
+  if (used.filter((u) => u >= Math.max(2, rows.length * 0.3)).length < 2) return undefined;
+  const box = {
+    x0: edges[0]!,
+    y0: Math.min(...rows.map((r) => r.top)),
+    x1: edges[nC]!,
+    y1: Math.max(...rows.map((r) => r.bottom)),
+  };
+  if (box.x1 - box.x0 < 0.1 * width) return undefined;
+  // A grid that is mostly holes, or whose cells are mostly symbols (labels scattered over a
+  // diagram, glyphs of a symbol font), is not a table.
+  const texts = grid.flat().filter((ws) => ws.length).map((ws) => ws.map((w) => w.text).join(' '));
+  if (texts.length < 0.35 * rows.length * nC) return undefined;
+  if (texts.filter((t) => /[\p{L}\p{N}]/u.test(t)).length < 0.8 * texts.length) return undefined;
+  const cells: GridCell[] = [];
+  rows.forEach((r, ri) => {
+    for (let c = 0; c < nC; c++) {
+      const ws = grid[ri]![c]!;
+      cells.push({
+        row: ri,
+        col: c,
+        rowSpan: 1,
+        colSpan: 1,
+        bbox: { x0: edges[c]!, y0: r.top, x1: edges[c + 1]!, y1: r.bottom },
+        text: wordsText(ws),
+        bold: ws.length > 0 && ws.every((w) => w.bold),
+      });
+    }
+  });
+  return { method: 'stream', bbox: box, rows: rows.length, cols: nC, cells, colEdges: edges, angle: frame.angle };
+}
+
+// ------------------------------------------------------------------ entry
+
+/** Tables on one page: ruled ones first; unruled ones among the words no ruled table took. */
+export function detectTables(words: PageWord[], segments: Segment[], width: number): PageTable[] {
+  const lattice = latticeTables(words, segments);
+  const rest = words.filter((w) => !centerInside(w.bbox, lattice.map((t) => t.bbox)));
+  return [...lattice, ...streamTables(rest, width)];
+}
+
+// ------------------------------------------------------------------ document level
+
+/** A page's table with where it stands on its page. */
+export interface PlacedTable {
+  key: string;
+  page: number;
+  table: PageTable;
+  /** Nothing but running headers above it / footers and footnotes below it on its page. */
+  first: boolean;
+  last: boolean;
+}
+
+export interface AssembledCell extends GridCell {
+  page: number;
+}
+
+export interface AssembledTable {
+  id: string;
+  method: PageTable['method'];
+  rows: number;
+  cols: number;
+  headerRows: number;
+  regions: { page: number; bbox: BBox }[];
+  rowPages: number[];
+  cells: AssembledCell[];
+  /** Page-table keys that make up this table. */
+  keys: string[];
+}
+
+const looksNumeric = (t: string) => /^[-+(−–]?[$€£¥]?\s?\d[\d.,\s]*%?\)?$/.test(t.trim());
+
+const isYear = (t: string) => /^(1[89]|20)\d\d$/.test(t.trim());
+
+/**
+ * Header rows: the leading rows until the first row with data in the numeric columns (a row of
+ * years over a body of other numbers is a header), widened to the rows that header cells span
+ * down over, and to leading rows set in bold over a body that is not.
+ */
+export function headerRowCount(rows: number, cols: number, cells: GridCell[]): number {
+  if (rows < 2) return 0;
+  const grid = gridText(rows, cols, cells);
+  const numericCol = Array.from({ length: cols }, (_, c) => {
+    const vals = grid.slice(1).map((r) => r[c]!.trim()).filter(Boolean);
+    return vals.length >= 2 && vals.filter(looksNumeric).length >= 0.6 * vals.length;
+  });
+  const yearsOnly = (r: number) => grid[r]!.every((t, c) => !numericCol[c] || !t.trim() || isYear(t)) && grid[r]!.some((t) => isYear(t));
+  let h = 1;
+  if (numericCol.some(Boolean)) {
+    h = 0;
+    const data = (r: number) => grid[r]!.some((t, c) => numericCol[c] && looksNumeric(t)) && !(yearsOnly(r) && r + 1 < rows && !yearsOnly(r + 1));
+    while (h < Math.min(rows - 1, 6) && !data(h)) h++;
+    h = Math.max(1, h);
+  }
+  const boldRow = (r: number) => cells.filter((c) => c.row === r && c.text).every((c) => c.bold) && cells.some((c) => c.row === r && c.text);
+  let hb = 0;
+  while (hb < rows - 1 && boldRow(hb)) hb++;
+  if (hb > 0 && hb < rows - 1 && cells.some((c) => c.row >= hb && c.text && !c.bold)) h = Math.max(h, hb);
+  // Header cells that span down make the rows they cover header rows.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const c of cells) if (c.row < h && c.row + c.rowSpan > h && c.row + c.rowSpan < rows) (h = c.row + c.rowSpan), (grew = true);
+  }
+  return Math.min(h, rows - 1);
+}
+
+function gridText(rows: number, cols: number, cells: GridCell[]): string[][] {
+  const g = Array.from({ length: rows }, () => Array.from({ length: cols }, () => ''));
+  for (const c of cells) for (let r = c.row; r < c.row + c.rowSpan; r++) for (let k = c.col; k < c.col + c.colSpan; k++) g[r]![k] = c.text;
+  return g;
+}
+
+const norm = (s: string) => s.toLowerCase().replace(/\s+/g, ' ').trim();
+
+/** Does `b` (top of the next page) continue `a` (bottom of this page)? */
+function continues(a: AssembledTable, b: PageTable): boolean {
+  if (b.cols !== a.cols) return false;
+  const lastRegion = a.regions[a.regions.length - 1]!;
+  const wa = lastRegion.bbox.x1 - lastRegion.bbox.x0;
+  const last = a.cells.filter((c) => c.page === lastRegion.page);
+  // Same column layout: the column edges of both line up within 3% of the width.
+  const edgesA = [...new Set(last.map((c) => Math.round(c.bbox.x0)))].sort((x, y) => x - y);
+  const edgesB = [...new Set(b.cells.map((c) => Math.round(c.bbox.x0)))].sort((x, y) => x - y);
+  if (edgesA.length === edgesB.length && edgesA.every((e, i) => Math.abs(e - edgesB[i]!) <= 0.03 * wa)) return true;
+  // Or the header is repeated at the top of the next page.
+  const headA = gridText(a.rows, a.cols, a.cells).slice(0, Math.max(1, a.headerRows)).map((r) => r.map(norm).join('|'));
+  const headB = gridText(b.rows, b.cols, b.cells).slice(0, headA.length).map((r) => r.map(norm).join('|'));
+  return headA.join('\n') === headB.join('\n');
+}
+
+/** Page tables -> document tables: a table that runs on at the top of the next page is merged. */
+export function assembleTables(placed: PlacedTable[]): AssembledTable[] {
+  const out: AssembledTable[] = [];
+  let prev: { t: AssembledTable; page: number; last: boolean } | undefined;
+  for (const p of placed) {
+    const t = p.table;
+    const grid = gridText(t.rows, t.cols, t.cells);
+    if (prev && prev.last && p.first && p.page === prev.page + 1 && continues(prev.t, t)) {
+      const a = prev.t;
+      // Drop the repeated header rows of the continuation.
+      const headA = gridText(a.rows, a.cols, a.cells).slice(0, a.headerRows).map((r) => r.map(norm).join('|'));
+      let skip = 0;
+      while (skip < headA.length && skip < t.rows && grid[skip]!.map(norm).join('|') === headA[skip]) skip++;
+      const offset = a.rows - skip;
+      for (const c of t.cells) {
+        if (c.row < skip) continue;
+        a.cells.push({ ...c, row: c.row + offset, rowSpan: Math.min(c.rowSpan, t.rows - c.row), page: p.page });
+      }
+      for (let r = skip; r < t.rows; r++) a.rowPages.push(p.page);
+      a.rows += t.rows - skip;
+      a.regions.push({ page: p.page, bbox: t.bbox });
+      a.keys.push(p.key);
+      prev = { t: a, page: p.page, last: p.last };
+      continue;
+    }
+    const a: AssembledTable = {
+      id: `t${out.length + 1}`,
+      method: t.method,
+      rows: t.rows,
+      cols: t.cols,
+      headerRows: headerRowCount(t.rows, t.cols, t.cells),
+      regions: [{ page: p.page, bbox: t.bbox }],
+      rowPages: Array.from({ length: t.rows }, () => p.page),
+      cells: t.cells.map((c) => ({ ...c, page: p.page })),
+      keys: [p.key],
+    };
+    out.push(a);
+    prev = { t: a, page: p.page, last: p.last };
+  }
+  return out;
+}
+
+export { gridText };

@@ -1,0 +1,158 @@
+// Table detection on PDFs generated here: assertions on the cell grid, spans, header rows,
+// typed values, page-break merging and rotated pages.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { extractDocument } from '../pipelines/extract.ts';
+import { loadConfig } from '../schemas/config.ts';
+import type { Document, Table } from '../schemas/document.ts';
+import { expectedGrid, tablesPdf, type TableSpec } from './fixtures/tables.ts';
+
+const cfg = { ...loadConfig({}, {}), render: 'none' as const };
+
+async function extract(bytes: Uint8Array, name = 't.pdf'): Promise<Document> {
+  return extractDocument({ bytes, uri: `file:///${name}`, name }, cfg);
+}
+
+const cell = (t: Table, row: number, col: number) => t.cells.find((c) => c.row === row && c.col === col);
+
+const SPANNED: TableSpec = {
+  x: 72,
+  y: 120,
+  colWidths: [110, 80, 80, 80],
+  rowHeight: 18,
+  headerRows: 2,
+  rules: 'grid',
+  rows: [
+    ['Region', 'Sales', '', 'Change'],
+    ['', '2023', '2024', ''],
+    ['North', '1,234', '(1,500)', '12.5%'],
+    ['South\nEast', '$3.00', '4,000', '-3.2%'],
+    ['West', '2024-03-31', '7', '0%'],
+  ],
+  spans: [
+    { row: 0, col: 0, rowSpan: 2, colSpan: 1 },
+    { row: 0, col: 1, rowSpan: 1, colSpan: 2 },
+    { row: 0, col: 3, rowSpan: 2, colSpan: 1 },
+  ],
+};
+
+describe('table detection', () => {
+  test('a ruled table with a stacked, spanning header, multi-line cells and typed values', async () => {
+    const doc = await extract(await tablesPdf([{ tables: [SPANNED], texts: [['Quarterly sales by region, all figures audited.', 72, 100]] }]));
+    assert.equal(doc.tables.length, 1);
+    const t = doc.tables[0]!;
+    assert.equal(t.method, 'lattice');
+    assert.deepEqual([t.rowCount, t.colCount, t.headerRows], [5, 4, 2]);
+    assert.deepEqual(t.rows, expectedGrid(SPANNED));
+    assert.deepEqual(
+      t.cells.filter((c) => c.rowSpan > 1 || c.colSpan > 1).map((c) => [c.text, c.row, c.col, c.rowSpan, c.colSpan]),
+      [
+        ['Region', 0, 0, 2, 1],
+        ['Sales', 0, 1, 1, 2],
+        ['Change', 0, 3, 2, 1],
+      ],
+    );
+    assert.equal(cell(t, 3, 0)!.text, 'South\nEast');
+    assert.ok(t.cells.filter((c) => c.row < 2).every((c) => c.header));
+    assert.ok(t.cells.filter((c) => c.row >= 2).every((c) => !c.header));
+    assert.deepEqual(cell(t, 2, 1)!.value, { type: 'number', value: 1234 });
+    assert.deepEqual(cell(t, 2, 2)!.value, { type: 'number', value: -1500 });
+    assert.deepEqual(cell(t, 2, 3)!.value, { type: 'percent', value: 0.125 });
+    assert.equal(cell(t, 3, 1)!.value?.type, 'currency');
+    assert.deepEqual(cell(t, 4, 1)!.value, { type: 'date', value: '2024-03-31' });
+    assert.equal(cell(t, 2, 0)!.value, undefined, 'text stays text');
+    // Cell boxes are the ruled cells: 'Sales' spans the two middle columns.
+    const sales = cell(t, 0, 1)!;
+    assert.ok(Math.abs(sales.bbox.x0 - 182) < 1.5 && Math.abs(sales.bbox.x1 - 342) < 1.5, JSON.stringify(sales.bbox));
+    // The table is one block in reading order, after the sentence above it; its words are not
+    // repeated as paragraphs.
+    const blocks = doc.pages[0]!.blocks;
+    assert.deepEqual(blocks.map((b) => b.type), ['paragraph', 'table']);
+    assert.equal(blocks[1]!.tableId, t.id);
+    assert.doesNotMatch(blocks[0]!.text, /North|Region/);
+  });
+
+  test('an unruled table is found from text alignment', async () => {
+    const spec: TableSpec = {
+      x: 72,
+      y: 140,
+      colWidths: [120, 70, 70, 70],
+      rowHeight: 16,
+      rules: 'none',
+      headerRows: 1,
+      rows: [
+        ['Item', 'Qty', 'Price', 'Total'],
+        ['Apples', '3', '1.20', '3.60'],
+        ['Pears', '10', '0.50', '5.00'],
+        ['Plums', '7', '2.00', '14.00'],
+        ['Figs', '1', '9.99', '9.99'],
+        ['Dates', '12', '0.25', '3.00'],
+      ],
+    };
+    const doc = await extract(
+      await tablesPdf([{ tables: [spec], texts: [['Fruit sales in the first quarter were strong across every market we serve.', 72, 110]] }]),
+    );
+    assert.equal(doc.tables.length, 1);
+    const t = doc.tables[0]!;
+    assert.equal(t.method, 'stream');
+    assert.deepEqual(t.rows, spec.rows);
+    assert.equal(t.headerRows, 1);
+    assert.deepEqual(cell(t, 3, 3)!.value, { type: 'number', value: 14 });
+    assert.ok(doc.pages[0]!.blocks.some((b) => b.type === 'paragraph' && b.text.startsWith('Fruit sales')));
+  });
+
+  test('prose in two columns is not a table', async () => {
+    const words = (p: string, n: number) => Array.from({ length: n }, (_, i) => `${p}${i} lorem ipsum dolor sit amet`).join(' ');
+    const texts: [string, number, number][] = [];
+    for (let i = 0; i < 30; i++) {
+      texts.push([words('left', 1).slice(0, 40), 50, 100 + i * 12], [words('right', 1).slice(0, 40), 320, 100 + i * 12]);
+    }
+    const doc = await extract(await tablesPdf([{ tables: [], texts }]));
+    assert.equal(doc.tables.length, 0);
+  });
+
+  test('two tables on one page stay two tables', async () => {
+    const a: TableSpec = { ...SPANNED, spans: [], headerRows: 1, rows: [['A', 'B', 'C', 'D'], ['1', '2', '3', '4'], ['5', '6', '7', '8']] };
+    const b: TableSpec = { ...a, y: 400, rows: [['E', 'F', 'G', 'H'], ['9', '10', '11', '12']] };
+    const doc = await extract(await tablesPdf([{ tables: [a, b] }]));
+    assert.deepEqual(
+      doc.tables.map((t) => t.rows),
+      [a.rows, b.rows],
+    );
+    assert.deepEqual(doc.pages[0]!.blocks.filter((x) => x.type === 'table').map((x) => x.tableId), doc.tables.map((t) => t.id));
+  });
+
+  test('a table continued on the next page is one table that keeps each row’s page', async () => {
+    const header = ['Account', 'Q1', 'Q2', 'Q3'];
+    const body = (from: number, n: number) => Array.from({ length: n }, (_, i) => [`Account ${from + i}`, `${(from + i) * 10}`, `${(from + i) * 11}`, `${(from + i) * 12}`]);
+    const base = { x: 72, colWidths: [150, 80, 80, 80], rowHeight: 18, rules: 'grid' as const, headerRows: 1 };
+    const p1: TableSpec = { ...base, y: 460, rows: [header, ...body(1, 14)] }; // runs to the foot of page 1
+    const p2: TableSpec = { ...base, y: 60, rows: [header, ...body(15, 5)] }; // header repeated on page 2
+    const doc = await extract(await tablesPdf([{ tables: [p1], texts: [['Ledger of accounts for the year.', 72, 440]] }, { tables: [p2] }]));
+    assert.equal(doc.tables.length, 1, JSON.stringify(doc.tables.map((t) => t.regions)));
+    const t = doc.tables[0]!;
+    assert.equal(t.rowCount, 1 + 14 + 5, 'the repeated header is not a row');
+    assert.deepEqual(t.rows, [header, ...body(1, 19)]);
+    assert.deepEqual(t.rowPages, [...Array(15).fill(1), ...Array(5).fill(2)]);
+    assert.deepEqual(t.regions.map((r) => r.page), [1, 2]);
+    assert.equal(cell(t, 17, 0)!.page, 2);
+    const tableBlocks = doc.pages.flatMap((p) => p.blocks.filter((b) => b.type === 'table'));
+    assert.deepEqual(tableBlocks.map((b) => [b.provenance.page, b.tableId]), [[1, t.id], [2, t.id]]);
+  });
+
+  test('a table on a page with /Rotate 90 reads as displayed', async () => {
+    const spec: TableSpec = { ...SPANNED, x: 80, y: 90, colWidths: [160, 110, 110, 110] };
+    const doc = await extract(await tablesPdf([{ rotation: 90, tables: [spec] }]));
+    assert.equal(doc.pages[0]!.width, 792);
+    assert.equal(doc.tables.length, 1);
+    assert.deepEqual(doc.tables[0]!.rows, expectedGrid(spec));
+    const bbox = doc.tables[0]!.regions[0]!.bbox;
+    assert.ok(Math.abs(bbox.x0 - 80) < 1.5 && Math.abs(bbox.x1 - 570) < 1.5, JSON.stringify(bbox));
+  });
+
+  test('tables can be switched off (the text-only path)', async () => {
+    const doc = await extractDocument({ bytes: await tablesPdf([{ tables: [SPANNED] }]), uri: 'file:///x.pdf', name: 'x.pdf' }, { ...cfg, tables: false });
+    assert.equal(doc.tables.length, 0);
+    assert.ok(doc.pages[0]!.blocks.some((b) => /North/.test(b.text)));
+  });
+});
