@@ -146,18 +146,29 @@ function crosses(h: Segment, v: Segment): boolean {
 function ruledComponents(lines: Segment[]): Segment[][] {
   const parent = lines.map((_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
-  for (let i = 0; i < lines.length; i++) {
-    for (let j = i + 1; j < lines.length; j++) {
-      const a = lines[i]!;
-      const b = lines[j]!;
-      if (a.dir === b.dir) continue;
-      if (crosses(a.dir === 'h' ? a : b, a.dir === 'h' ? b : a)) parent[find(i)] = find(j);
+  // Each horizontal rule against the vertical rules whose x lies within its reach (binary search).
+  const vIdx = lines.map((_, i) => i).filter((i) => lines[i]!.dir === 'v').sort((a, b) => lines[a]!.pos - lines[b]!.pos);
+  const vPos = vIdx.map((i) => lines[i]!.pos);
+  lines.forEach((h, i) => {
+    if (h.dir !== 'h') return;
+    let lo = 0;
+    let hi = vPos.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (vPos[mid]! < h.from - TOL) lo = mid + 1;
+      else hi = mid;
     }
-  }
+    for (let k = lo; k < vPos.length && vPos[k]! <= h.to + TOL; k++) {
+      const j = vIdx[k]!;
+      if (crosses(h, lines[j]!)) parent[find(i)] = find(j);
+    }
+  });
   const groups = new Map<number, Segment[]>();
   lines.forEach((l, i) => {
     const r = find(i);
-    groups.set(r, [...(groups.get(r) ?? []), l]);
+    const g = groups.get(r);
+    if (g) g.push(l);
+    else groups.set(r, [l]);
   });
   return [...groups.values()];
 }
@@ -224,7 +235,9 @@ function latticeTable(comp: Segment[], words: PageWord[], frame: Frame): PageTab
   const byCell = new Map<number, PageWord[]>();
   for (const w of inTable) {
     const root = find(id(slot(ys, cy(w.bbox)), slot(xs, cx(w.bbox))));
-    byCell.set(root, [...(byCell.get(root) ?? []), w]);
+    const list = byCell.get(root);
+    if (list) list.push(w);
+    else byCell.set(root, [w]);
   }
   const cells: GridCell[] = [];
   for (const [root, s] of spans) {
@@ -340,7 +353,11 @@ function streamColumns(rows: Row[], size: number): number[] | undefined {
 function streamTables(words: PageWord[], width: number): PageTable[] {
   const out: PageTable[] = [];
   const byAngle = new Map<number, PageWord[]>();
-  for (const w of words) byAngle.set(w.angle, [...(byAngle.get(w.angle) ?? []), w]);
+  for (const w of words) {
+    const list = byAngle.get(w.angle);
+    if (list) list.push(w);
+    else byAngle.set(w.angle, [w]);
+  }
   for (const [angle, group] of byAngle) {
     const frame = frameOf(angle);
     const rows = rowsOf(group.map((w) => ({ ...w, bbox: frame.box(w.bbox) })));
