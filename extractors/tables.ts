@@ -72,10 +72,18 @@ function dominantAngle(words: PageWord[]): number {
 const cx = (b: BBox) => (b.x0 + b.x1) / 2;
 const cy = (b: BBox) => (b.y0 + b.y1) / 2;
 
-/** Words -> text: lines by vertical overlap, words left to right, lines joined by newlines. */
-function wordsText(words: { text: string; bbox: BBox }[]): string {
+/**
+ * Words -> text: lines by vertical overlap, words left to right, lines joined by newlines; in the
+ * frame of the words' own direction (a vertical header in an upright table reads along itself).
+ */
+function wordsText(words: PageWord[], tableAngle = 0): string {
+  const own = dominantAngle(words);
+  if (words.length && own !== tableAngle) {
+    const f = frameOf((((own - tableAngle) % 360) + 360) % 360);
+    words = words.map((w) => ({ ...w, bbox: f.box(w.bbox) }));
+  }
   const sorted = [...words].sort((a, b) => cy(a.bbox) - cy(b.bbox) || a.bbox.x0 - b.bbox.x0);
-  const lines: { top: number; bottom: number; words: { text: string; bbox: BBox }[] }[] = [];
+  const lines: { top: number; bottom: number; words: PageWord[] }[] = [];
   for (const w of sorted) {
     const line = lines.find((l) => Math.min(l.bottom, w.bbox.y1) - Math.max(l.top, w.bbox.y0) > 0.5 * Math.min(l.bottom - l.top, w.bbox.y1 - w.bbox.y0));
     if (line) {
@@ -207,18 +215,40 @@ function latticeTable(comp: Segment[], words: PageWord[], frame: Frame): PageTab
   const thin = (p: number[]) => p.filter((v, i) => i === 0 || v - p[i - 1]! >= 3);
   xs = thin(xs);
   ys = thin(ys);
+  const within = (w: PageWord) => cx(w.bbox) >= xs[0]! && cx(w.bbox) <= xs[xs.length - 1]! && cy(w.bbox) >= ys[0]! && cy(w.bbox) <= ys[ys.length - 1]!;
+  ys = dropEmptySlivers(ys, words.filter(within).map((w) => cy(w.bbox)));
+  xs = dropEmptySlivers(xs, words.filter(within).map((w) => cx(w.bbox)));
+  if (xs.length < 3 || ys.length < 2) return undefined;
+  // Judge the ruled grid on its own first.
+  const base = gridCells(xs, ys, vs, hs, words, frame, () => true);
+  const filled = base.filter((c) => c.text);
+  // A box around a paragraph, or a grid with next to no text, is not a table.
+  if (filled.length < 2 || base.length < 2) return undefined;
+  // Rules that only frame a block of aligned text (rows or columns without rules between them)
+  // leave cells holding many lines: that table is read by text alignment instead.
+  if (filled.filter((c) => c.text.split('\n').length >= 6).length > 0.1 * filled.length) return undefined;
+  const grown = extendGrid(xs, ys, words);
+  const { added } = grown;
+  const nR = grown.ys.length - 1;
+  const nC = grown.xs.length - 1;
+  // Cells in the added rows and columns are separated by the grid's own rows and columns.
+  const ruled = (r: number, c: number) => r < nR - added.bottom && c >= added.left && c < nC - added.right;
+  const cells = added.left + added.right + added.bottom === 0 ? base : gridCells(grown.xs, grown.ys, vs, hs, words, frame, ruled);
+  const box = { x0: grown.xs[0]!, y0: grown.ys[0]!, x1: grown.xs[nC]!, y1: grown.ys[nR]! };
+  return { method: 'lattice', bbox: box, rows: nR, cols: nC, cells: cells.sort((a, b) => a.row - b.row || a.col - b.col), colEdges: grown.xs, angle: frame.angle };
+}
+
+/** The cells of a grid: neighbours with no rule between them (where `ruled`) are one spanning cell. */
+function gridCells(xs: number[], ys: number[], vs: Segment[], hs: Segment[], words: PageWord[], frame: Frame, ruled: (r: number, c: number) => boolean): GridCell[] {
   const nR = ys.length - 1;
   const nC = xs.length - 1;
-  if (nR < 1 || nC < 1 || nR * nC < 2) return undefined;
-
-  // Cells with no rule between them are one spanning cell.
   const id = (r: number, c: number) => r * nC + c;
   const parent = Array.from({ length: nR * nC }, (_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
   for (let r = 0; r < nR; r++) {
     for (let c = 0; c < nC; c++) {
-      if (c + 1 < nC && coverage(vs, xs[c + 1]!, ys[r]!, ys[r + 1]!) < 0.5) parent[find(id(r, c + 1))] = find(id(r, c));
-      if (r + 1 < nR && coverage(hs, ys[r + 1]!, xs[c]!, xs[c + 1]!) < 0.5) parent[find(id(r + 1, c))] = find(id(r, c));
+      if (c + 1 < nC && ruled(r, c) && ruled(r, c + 1) && coverage(vs, xs[c + 1]!, ys[r]!, ys[r + 1]!) < 0.5) parent[find(id(r, c + 1))] = find(id(r, c));
+      if (r + 1 < nR && ruled(r, c) && ruled(r + 1, c) && coverage(hs, ys[r + 1]!, xs[c]!, xs[c + 1]!) < 0.5) parent[find(id(r + 1, c))] = find(id(r, c));
     }
   }
   const spans = new Map<number, { r0: number; c0: number; r1: number; c1: number }>();
@@ -231,9 +261,9 @@ function latticeTable(comp: Segment[], words: PageWord[], frame: Frame): PageTab
     }
   }
   const box = { x0: xs[0]!, y0: ys[0]!, x1: xs[nC]!, y1: ys[nR]! };
-  const inTable = words.filter((w) => centerInside(w.bbox, [box]));
   const byCell = new Map<number, PageWord[]>();
-  for (const w of inTable) {
+  for (const w of words) {
+    if (!centerInside(w.bbox, [box])) continue;
     const root = find(id(slot(ys, cy(w.bbox)), slot(xs, cx(w.bbox))));
     const list = byCell.get(root);
     if (list) list.push(w);
@@ -248,18 +278,71 @@ function latticeTable(comp: Segment[], words: PageWord[], frame: Frame): PageTab
       rowSpan: s.r1 - s.r0 + 1,
       colSpan: s.c1 - s.c0 + 1,
       bbox: { x0: xs[s.c0]!, y0: ys[s.r0]!, x1: xs[s.c1 + 1]!, y1: ys[s.r1 + 1]! },
-      text: wordsText(ws),
+      text: wordsText(ws, frame.angle),
       bold: ws.length > 0 && ws.every((w) => w.bold),
     });
   }
-  const filled = cells.filter((c) => c.text);
-  // A box around a paragraph, or a grid with next to no text, is not a table.
-  if (filled.length < 2 || cells.length < 2 || nC < 2) return undefined;
-  // Rules that only frame a block of aligned text (rows or columns without rules between them)
-  // leave cells holding many lines: that table is read by text alignment instead.
-  const tall = filled.filter((c) => c.text.split('\n').length >= 6).length;
-  if (tall > 0.1 * filled.length) return undefined;
-  return { method: 'lattice', bbox: box, rows: nR, cols: nC, cells: cells.sort((a, b) => a.row - b.row || a.col - b.col), colEdges: xs, angle: frame.angle };
+  return cells;
+}
+
+/**
+ * Rows (or columns) with no text that are much thinner than those with text (double rules, the
+ * edges of shading) are artefacts of drawing: their far boundary is dropped.
+ */
+function dropEmptySlivers(edges: number[], centers: number[]): number[] {
+  const filled = (a: number, b: number) => centers.some((v) => v > a && v < b);
+  const bands = edges.slice(1).map((e, i) => ({ h: e - edges[i]!, text: filled(edges[i]!, e) }));
+  const withText = bands.filter((x) => x.text).map((x) => x.h).sort((a, b) => a - b);
+  if (withText.length === 0) return edges;
+  const median = withText[Math.floor(withText.length / 2)]!;
+  const out = [edges[0]!];
+  bands.forEach((x, i) => {
+    if (!x.text && x.h < 0.6 * median && i < bands.length - 1) return; // merge into the next band
+    out.push(edges[i + 1]!);
+  });
+  return out;
+}
+
+/**
+ * Text just outside a ruled grid that lines up with its rows (a label column left or right of
+ * the rules) or with its columns (a totals row under them) belongs to the table: add it as a
+ * column or row. Returns the grown edges and how much was added on each side.
+ */
+function extendGrid(xs: number[], ys: number[], words: PageWord[]) {
+  const rowsWithText = (list: PageWord[]) => new Set(list.map((w) => slot(ys, cy(w.bbox)))).size;
+  const colsWithText = (list: PageWord[]) => new Set(list.map((w) => slot(xs, cx(w.bbox)))).size;
+  const inY = (w: PageWord) => cy(w.bbox) > ys[0]! && cy(w.bbox) < ys[ys.length - 1]!;
+  const inX = (w: PageWord) => cx(w.bbox) > xs[0]! && cx(w.bbox) < xs[xs.length - 1]!;
+  const inside = words.filter((w) => inY(w) && inX(w));
+  const bodyRows = rowsWithText(inside);
+  const heights = ys.slice(1).map((y, i) => y - ys[i]!).sort((a, b) => a - b);
+  const lineHs = inside.map((w) => w.bbox.y1 - w.bbox.y0).sort((a, b) => a - b);
+  // A row step: the grid's typical row, but never more than a few lines of its text.
+  const rowH = Math.min(heights[Math.floor(heights.length / 2)]!, 2.5 * (lineHs[Math.floor(lineHs.length / 2)] ?? 10));
+  const added = { left: 0, right: 0, top: 0, bottom: 0 };
+  const side = (list: PageWord[]) => list.length > 0 && rowsWithText(list) >= Math.max(2, 0.5 * bodyRows);
+  const left = words.filter((w) => inY(w) && w.bbox.x1 <= xs[0]! + 1 && xs[0]! - w.bbox.x0 < 200);
+  if (side(left)) {
+    xs = [Math.min(...left.map((w) => w.bbox.x0)) - 1, ...xs];
+    added.left = 1;
+  }
+  const right = words.filter((w) => inY(w) && w.bbox.x0 >= xs[xs.length - 1]! - 1 && w.bbox.x1 - xs[xs.length - 1]! < 200);
+  if (side(right)) {
+    xs = [...xs, Math.max(...right.map((w) => w.bbox.x1)) + 1];
+    added.right = 1;
+  }
+  // Rows under the grid: each within 1.5 row heights of the last, with text in most columns.
+  for (;;) {
+    const bottom = ys[ys.length - 1]!;
+    const below = words.filter((w) => inX(w) && w.bbox.y0 >= bottom - 1 && w.bbox.y0 < bottom + 1.5 * rowH);
+    // A totals row fills most columns; a footnote under the table does not.
+    if (below.length === 0 || colsWithText(below) < Math.max(2, 0.4 * (xs.length - 1))) break;
+    const y1 = Math.max(...below.map((w) => w.bbox.y1)) + 1;
+    if (y1 - bottom > 2 * rowH) break;
+    ys = [...ys, y1];
+    added.bottom++;
+  }
+  return { xs, ys, added };
 }
 
 function latticeTables(words: PageWord[], segments: Segment[]): PageTable[] {
@@ -277,7 +360,8 @@ function latticeTables(words: PageWord[], segments: Segment[]): PageTable[] {
     };
     const inside = words.filter((w) => centerInside(w.bbox, [region]));
     const frame = frameOf(dominantAngle(inside));
-    const t = latticeTable(mergeSegments(comp.map((l) => segmentInFrame(l, frame))), inside.map((w) => ({ ...w, bbox: frame.box(w.bbox) })), frame);
+    // All the page's words go in: text just outside the rules may belong to the table.
+    const t = latticeTable(mergeSegments(comp.map((l) => segmentInFrame(l, frame))), words.map((w) => ({ ...w, bbox: frame.box(w.bbox) })), frame);
     if (t) out.push(toDisplay(t, frame));
   }
   return out;
@@ -426,7 +510,7 @@ function streamTable(rows: Row[], frame: Frame, width: number): PageTable | unde
         rowSpan: 1,
         colSpan: 1,
         bbox: { x0: edges[c]!, y0: r.top, x1: edges[c + 1]!, y1: r.bottom },
-        text: wordsText(ws),
+        text: wordsText(ws, frame.angle),
         bold: ws.length > 0 && ws.every((w) => w.bold),
       });
     }
