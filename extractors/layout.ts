@@ -338,13 +338,30 @@ export function layoutRuns(runs: TextRun[], claimed: BBox[] = []): RawBlock[] {
   return out;
 }
 
+const RTL_CHAR = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]/gu;
+const LETTER = /\p{L}/gu;
+
+/** Mostly Hebrew/Arabic letters: the words of the line read right to left. */
+export function isRtl(text: string): boolean {
+  const rtl = text.match(RTL_CHAR)?.length ?? 0;
+  return rtl > 0 && rtl > 0.5 * (text.match(LETTER)?.length ?? 0);
+}
+
+/** Words of one line in reading order (left to right, or right to left for RTL scripts). */
+export function inReadingOrder<T extends { text: string }>(words: T[]): T[] {
+  return isRtl(words.map((w) => w.text).join('')) ? [...words].reverse() : words;
+}
+
 function toRawBlock(blk: CLine[], angle: number): RawBlock {
-  const lines: Line[] = blk.map((l) => ({
-    text: l.words.map((w) => w.text).join(' '),
-    bbox: boxToDisplay(l.x0, l.top, l.x1, l.bottom, angle),
-    angle,
-    words: l.words.map((w): Word => ({ text: w.text, bbox: boxToDisplay(w.x0, w.top, w.x1, w.bottom, angle) })),
-  }));
+  const lines: Line[] = blk.map((l) => {
+    const words = inReadingOrder(l.words);
+    return {
+      text: words.map((w) => w.text).join(' '),
+      bbox: boxToDisplay(l.x0, l.top, l.x1, l.bottom, angle),
+      angle,
+      words: words.map((w): Word => ({ text: w.text, bbox: boxToDisplay(w.x0, w.top, w.x1, w.bottom, angle) })),
+    };
+  });
   const chars = blk.reduce((s, l) => s + l.words.reduce((t, w) => t + w.chars, 0), 0);
   const boldChars = blk.reduce((s, l) => s + l.words.reduce((t, w) => t + (w.bold ? w.chars : 0), 0), 0);
   return {

@@ -8,7 +8,7 @@
 // right) and their boxes mapped back to the displayed page.
 import type { BBox } from '../schemas/document.ts';
 import type { Segment } from './graphics.ts';
-import { boxToDisplay, centerInside, rotate, type PageWord } from './layout.ts';
+import { boxToDisplay, centerInside, inReadingOrder, rotate, type PageWord } from './layout.ts';
 
 export interface GridCell {
   row: number;
@@ -94,7 +94,7 @@ function wordsText(words: PageWord[], tableAngle = 0): string {
   }
   return lines
     .sort((a, b) => a.top - b.top)
-    .map((l) => l.words.sort((a, b) => a.bbox.x0 - b.bbox.x0).map((w) => w.text).join(' '))
+    .map((l) => inReadingOrder(l.words.sort((a, b) => a.bbox.x0 - b.bbox.x0)).map((w) => w.text).join(' '))
     .join('\n');
 }
 
@@ -446,6 +446,7 @@ function streamTables(words: PageWord[], width: number): PageTable[] {
     const frame = frameOf(angle);
     const rows = rowsOf(group.map((w) => ({ ...w, bbox: frame.box(w.bbox) })));
     let i = 0;
+    let taken = 0; // rows before this index belong to a table already
     while (i < rows.length) {
       if (rows[i]!.segs.length < 2) {
         i++;
@@ -462,10 +463,20 @@ function streamTables(words: PageWord[], width: number): PageTable[] {
         else if (j + 1 - last > 2) break;
         j++;
       }
-      const body = rows.slice(i, last + 1);
+      // Header rows often stand apart from the body: take multi-cell rows a few lines above.
+      let start = i;
+      while (start - 1 >= taken && rows[start - 1]!.segs.length >= 2) {
+        const above = rows[start - 1]!;
+        if (rows[start]!.top - above.bottom > 3.5 * (above.bottom - above.top)) break;
+        start--;
+      }
+      const body = rows.slice(start, last + 1);
       const multi = body.filter((r) => r.segs.length >= 2);
       const t = multi.length >= 3 ? streamTable(body, frame, width) : undefined;
-      if (t) out.push(toDisplay(t, frame));
+      if (t) {
+        out.push(toDisplay(t, frame));
+        taken = last + 1;
+      }
       i = last + 1;
     }
   }
