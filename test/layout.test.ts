@@ -75,6 +75,15 @@ describe('layoutRuns', () => {
     assert.ok(bb.y1 - bb.y0 > bb.x1 - bb.x0, 'a vertical run has a tall box');
   });
 
+  test('a right-to-left line lists its words right to left (logical order)', () => {
+    // As pdf.js reports Hebrew: one run per word, each at its visual position.
+    const blocks = layoutRuns([run('גולמי', 100, 100), run('מקומי', 130, 100), run('תוצר', 160, 100)]);
+    assert.equal(blocks[0]!.lines[0]!.text, 'תוצר מקומי גולמי');
+    assert.equal(blocks[0]!.lines[0]!.words[0]!.bbox.x0, 160);
+    // Left-to-right text with a Hebrew word in it stays left to right.
+    assert.equal(layoutRuns([run('price', 100, 100), run('שקל', 130, 100), run('today', 150, 100)])[0]!.lines[0]!.text, 'price שקל today');
+  });
+
   test('quantizeAngle snaps near right angles', () => {
     assert.equal(quantizeAngle(89.5), 90);
     assert.equal(quantizeAngle(-90), 270);
