@@ -8,7 +8,8 @@ import { loadConfig, type Config } from '../schemas/config.ts';
 import { documentJsonSchema } from '../schemas/document.ts';
 import { asFolioError } from '../schemas/errors.ts';
 import { openDatabase, type Database } from '../db/client.ts';
-import { loadDocument } from '../db/persist.ts';
+import { findDocument, loadDocument } from '../db/persist.ts';
+import { listTables, materializeAll, materializeTable, resolveTableKey, tableToCsv, tableToMarkdown } from '../db/tables.ts';
 import { extractDocument, PIPELINE_VERSION } from '../pipelines/extract.ts';
 import { toMarkdown } from '../pipelines/markdown.ts';
 import { processInputs, type Summary } from '../pipelines/process.ts';
@@ -53,7 +54,10 @@ const common = (c: Command) =>
 const program = new Command('folio')
   .description('Turn PDFs, scans and images into validated Documents you can query in SQL.')
   .version(PIPELINE_VERSION)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // A command's options are its own: in `folio tables materialize --data-dir x` the option goes to
+  // materialize, not to tables (which has the same options).
+  .enablePositionalOptions();
 
 common(
   program
@@ -126,14 +130,101 @@ common(
 common(
   program
     .command('export')
-    .description('print a stored Document')
+    .description('print a stored Document, or its tables (--tables)')
     .argument('<docId>', 'document id (or a unique prefix)')
-    .addOption(new Option('--format <fmt>', 'output format').choices(['json', 'md']).default('json')),
-).action(async (id: string, flags: CommonFlags & { format: string }) => {
+    .addOption(new Option('--format <fmt>', 'output format (csv: tables only)').choices(['json', 'md', 'csv']).default('json'))
+    .option('--tables', "print the document's tables instead of the whole Document")
+    .option('--table <id>', 'only this table: its key in the Document (t1) or its id as `folio tables` lists it; implies --tables'),
+).action(async function (this: Command, id: string, flags: CommonFlags & { format: string; tables?: boolean; table?: string }) {
   const cfg = config(flags);
-  const doc = await withDb(cfg, (db) => loadDocument(db, id));
-  process.stdout.write(flags.format === 'md' ? toMarkdown(doc) : JSON.stringify(doc, null, 2) + '\n');
+  const onlyTables = Boolean(flags.tables || flags.table);
+  if (flags.format === 'csv' && !onlyTables) this.error('error: --format csv exports tables: add --tables (or --table <id>)');
+  if (!onlyTables) {
+    const doc = await withDb(cfg, (db) => loadDocument(db, id));
+    process.stdout.write(flags.format === 'md' ? toMarkdown(doc) : JSON.stringify(doc, null, 2) + '\n');
+    return;
+  }
+  const { doc, key } = await withDb(cfg, async (db) => {
+    const d = await findDocument(db, id);
+    const key = flags.table === undefined ? undefined : await resolveTableKey(db, d.id, flags.table);
+    return { doc: await loadDocument(db, d.id), key };
+  });
+  const tables = key === undefined ? doc.tables : doc.tables.filter((t) => t.id === key);
+  if (flags.format === 'json') {
+    process.stdout.write(JSON.stringify(tables, null, 2) + '\n');
+  } else if (flags.format === 'md') {
+    const pages = (t: (typeof tables)[number]) => [...new Set(t.regions.map((r) => r.page))].join(', ');
+    process.stdout.write(tables.map((t) => `<!-- table ${t.id}, page ${pages(t)} -->\n\n${tableToMarkdown(t)}\n`).join('\n'));
+  } else {
+    // CSV holds one table: the document's only one, or the one --table names.
+    if (tables.length === 0) this.error(`error: document ${id} has no tables`);
+    if (tables.length > 1) {
+      this.error(
+        `error: document ${id} has ${tables.length} tables (${tables.map((t) => t.id).join(', ')}); CSV holds one: choose it with --table, or use --format json`,
+      );
+    }
+    process.stdout.write(tableToCsv(tables[0]!));
+  }
 });
+
+const tablesCmd = common(
+  program
+    .command('tables')
+    .description('list the stored tables (of one document, or of all); `tables materialize` makes SQL views of them')
+    .argument('[docId]', 'document id (or a unique prefix)')
+    .option('--json', 'print the list as JSON'),
+);
+tablesCmd.action(async (docId: string | undefined, flags: CommonFlags & { json?: boolean }) => {
+  const cfg = config(flags);
+  const list = await withDb(cfg, (db) => listTables(db, docId));
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+    return;
+  }
+  const rows = list.map((t) => ({
+    table: t.id,
+    key: t.key,
+    document: `${t.documentId.slice(0, 8)} ${t.filename}`,
+    pages: pageRange(t.pages),
+    size: `${t.rowCount} x ${t.colCount}`,
+    method: t.method,
+    header: t.columns.join(' | '),
+  }));
+  process.stdout.write(formatRows(['table', 'key', 'document', 'pages', 'size', 'method', 'header'], rows));
+});
+
+common(
+  tablesCmd
+    .command('materialize')
+    .description('create (or re-create) a typed SQL view of a table, or of every table (--all); prints the view names')
+    .argument('[tableId]', 'table id (or a unique prefix), as `folio tables` lists it')
+    .option('--all', 'every stored table')
+    .option('--json', 'print the views and their columns as JSON'),
+).action(async function (this: Command, tableId: string | undefined, flags: CommonFlags & { all?: boolean; json?: boolean }) {
+  if (Boolean(tableId) === Boolean(flags.all)) this.error('error: name one table id, or --all');
+  const cfg = config(flags);
+  const made = await withDb(cfg, (db) => (flags.all ? materializeAll(db) : materializeTable(db, tableId!).then((m) => [m])));
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(made, null, 2) + '\n');
+    return;
+  }
+  for (const m of made) {
+    process.stdout.write(`${m.view}\t${m.tableId}\t${m.columns.map((c) => `${c.name} ${c.type}`).join(', ')}\n`);
+  }
+});
+
+/** 1, 2, 3, 5 -> "1-3, 5" */
+export function pageRange(pages: number[]): string {
+  const out: string[] = [];
+  const sorted = [...pages].sort((a, b) => a - b);
+  for (let i = 0; i < sorted.length; i++) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    out.push(j > i ? `${sorted[i]}-${sorted[j]}` : `${sorted[i]}`);
+    i = j;
+  }
+  return out.join(', ');
+}
 
 const dbCmd = program.command('db').description('database maintenance');
 common(dbCmd.command('migrate').description('apply pending migrations')).action(async (flags: CommonFlags) => {

@@ -1,8 +1,20 @@
 // Persistence: a whole Document in one transaction, idempotent on (sha256, pipeline version).
+import crypto from 'node:crypto';
 import { and, asc, eq, ne, sql } from 'drizzle-orm';
-import { Document as DocumentSchema, SCHEMA_VERSION, type BBox, type Document, type Line, type Page, type Source } from '../schemas/document.ts';
+import {
+  Document as DocumentSchema,
+  SCHEMA_VERSION,
+  type BBox,
+  type Cell,
+  type Document,
+  type Line,
+  type Page,
+  type Source,
+  type Table,
+  type TypedValue,
+} from '../schemas/document.ts';
 import type { Database, Db } from './client.ts';
-import { blocks, documents, pages, type DocumentRow } from './schema.ts';
+import { blocks, documents, pages, tableCells, tables, type DocumentRow, type TableCellRow, type TableRow } from './schema.ts';
 
 const CHUNK = 1000;
 
@@ -35,7 +47,7 @@ function documentValues(source: Source, pipelineVersion: string) {
 }
 
 /**
- * Store a validated Document with its pages and blocks in one transaction. A document already
+ * Store a validated Document with its pages, blocks, tables and table cells in one transaction. A document already
  * stored as done for the same (sha256, pipeline version) is left alone; a failed one is replaced.
  */
 export async function persistDocument(database: Database, doc: Document, blob?: string): Promise<PersistResult> {
@@ -71,6 +83,7 @@ export async function persistDocument(database: Database, doc: Document, blob?: 
     }
     const documentId = up[0]!.id;
     // A failed earlier attempt may have left nothing, but be exact: the document owns these rows.
+    await tx.delete(tables).where(eq(tables.documentId, documentId)); // cascades to table_cells
     await tx.delete(blocks).where(eq(blocks.documentId, documentId));
     await tx.delete(pages).where(eq(pages.documentId, documentId));
     await insertChunked(tx as unknown as Db, pages, doc.pages.map((p) => pageRow(documentId, p)));
@@ -96,7 +109,15 @@ export async function persistDocument(database: Database, doc: Document, blob?: 
         model: b.provenance.model ?? null,
         provBbox: sameBox(b.bbox, b.provenance.bbox) ? null : b.provenance.bbox,
         lines: b.lines,
+        tableKey: b.tableId ?? null,
       }))),
+    );
+    const tableRows = doc.tables.map((t, i) => tableRow(documentId, t, i));
+    await insertChunked(tx as unknown as Db, tables, tableRows);
+    await insertChunked(
+      tx as unknown as Db,
+      tableCells,
+      doc.tables.flatMap((t, i) => t.cells.map((c, n) => cellRow(documentId, tableRows[i]!.id, c, n))),
     );
     return { documentId, inserted: true };
   });
@@ -118,7 +139,106 @@ function pageRow(documentId: string, p: Page) {
   };
 }
 
-async function insertChunked(db: Db, table: typeof pages | typeof blocks, rows: Record<string, unknown>[]): Promise<void> {
+function tableRow(documentId: string, t: Table, tableNo: number) {
+  const first = t.regions[0]!;
+  return {
+    id: crypto.randomUUID(),
+    documentId,
+    tableKey: t.id,
+    tableNo,
+    method: t.method,
+    rowCount: t.rowCount,
+    colCount: t.colCount,
+    headerRows: t.headerRows,
+    page: first.page,
+    ...first.bbox,
+    regions: t.regions,
+    rowPages: t.rowPages,
+    rows: t.rows,
+    engine: t.provenance.engine,
+    engineVersion: t.provenance.engineVersion,
+    model: t.provenance.model ?? null,
+    provPage: t.provenance.page === first.page ? null : t.provenance.page,
+    provBbox: sameBox(t.provenance.bbox, first.bbox) ? null : t.provenance.bbox,
+  };
+}
+
+function cellRow(documentId: string, tableId: string, c: Cell, cellNo: number) {
+  const v = c.value;
+  return {
+    tableId,
+    documentId,
+    cellNo,
+    rowNo: c.row,
+    colNo: c.col,
+    rowSpan: c.rowSpan,
+    colSpan: c.colSpan,
+    text: c.text,
+    valueType: v?.type ?? null,
+    valueNum: v && v.type !== 'date' ? v.value : null,
+    valueText: v?.type === 'date' ? v.value : v?.type === 'currency' ? v.currency : null,
+    header: c.header,
+    page: c.page,
+    x0: c.bbox.x0,
+    y0: c.bbox.y0,
+    x1: c.bbox.x1,
+    y1: c.bbox.y1,
+  };
+}
+
+/** Cell.value from its stored columns (value_type, value_num, value_text). */
+export function cellValue(r: Pick<TableCellRow, 'valueType' | 'valueNum' | 'valueText'>): TypedValue | undefined {
+  switch (r.valueType) {
+    case null:
+      return undefined;
+    case 'number':
+    case 'percent':
+      return { type: r.valueType, value: r.valueNum! };
+    case 'currency':
+      return { type: 'currency', value: r.valueNum!, currency: r.valueText! };
+    case 'date':
+      return { type: 'date', value: r.valueText! };
+    default:
+      throw new Error(`unknown value_type ${r.valueType}`);
+  }
+}
+
+function tableFromRows(t: TableRow, cells: TableCellRow[]): Table {
+  const bbox = { x0: t.x0, y0: t.y0, x1: t.x1, y1: t.y1 };
+  return {
+    id: t.tableKey,
+    method: t.method as Table['method'],
+    rowCount: t.rowCount,
+    colCount: t.colCount,
+    headerRows: t.headerRows,
+    regions: t.regions,
+    rowPages: t.rowPages,
+    cells: cells.map((c) => {
+      const value = cellValue(c);
+      return {
+        row: c.rowNo,
+        col: c.colNo,
+        rowSpan: c.rowSpan,
+        colSpan: c.colSpan,
+        text: c.text,
+        ...(value ? { value } : {}),
+        header: c.header,
+        page: c.page,
+        bbox: { x0: c.x0, y0: c.y0, x1: c.x1, y1: c.y1 },
+      };
+    }),
+    rows: t.rows,
+    provenance: {
+      page: t.provPage ?? t.page,
+      bbox: t.provBbox ?? bbox,
+      engine: t.engine as Table['provenance']['engine'],
+      engineVersion: t.engineVersion,
+      ...(t.model != null ? { model: t.model } : {}),
+    },
+  };
+}
+
+async function insertChunked(db: Db, table: typeof pages | typeof blocks | typeof tables | typeof tableCells, rows: Record<string, unknown>[]): Promise<void> {
   for (let i = 0; i < rows.length; i += CHUNK) {
     await db.insert(table).values(rows.slice(i, i + CHUNK) as never);
   }
@@ -153,8 +273,8 @@ export async function recordFailure(database: Database, f: FailureRecord): Promi
   return existing[0]!.id;
 }
 
-/** Rebuild the stored Document (for export). Accepts a document id or a unique id prefix. */
-export async function loadDocument(database: Database, idOrPrefix: string): Promise<Document> {
+/** The documents row of a document id or unique id prefix; a clear error when there is none or several. */
+export async function findDocument(database: Database, idOrPrefix: string): Promise<DocumentRow> {
   if (!/^[0-9a-f-]{4,36}$/i.test(idOrPrefix)) throw new Error(`"${idOrPrefix}" is not a document id (at least 4 characters of a uuid)`);
   const found = await database.db
     .select()
@@ -163,7 +283,12 @@ export async function loadDocument(database: Database, idOrPrefix: string): Prom
     .limit(2);
   if (found.length === 0) throw new Error(`no document ${idOrPrefix}`);
   if (found.length > 1) throw new Error(`document id prefix ${idOrPrefix} is ambiguous`);
-  const d = found[0]!;
+  return found[0]!;
+}
+
+/** Rebuild the stored Document (for export). Accepts a document id or a unique id prefix. */
+export async function loadDocument(database: Database, idOrPrefix: string): Promise<Document> {
+  const d = await findDocument(database, idOrPrefix);
   if (d.status !== 'done') throw new Error(`document ${d.id} failed (${d.errorCode}): ${d.errorMessage}`);
   const pageRows = await database.db.select().from(pages).where(eq(pages.documentId, d.id)).orderBy(asc(pages.pageNo));
   const blockRows = await database.db
@@ -171,6 +296,16 @@ export async function loadDocument(database: Database, idOrPrefix: string): Prom
     .from(blocks)
     .where(eq(blocks.documentId, d.id))
     .orderBy(asc(blocks.readingOrder));
+  const tableRows = await database.db.select().from(tables).where(eq(tables.documentId, d.id)).orderBy(asc(tables.tableNo));
+  const cellRows = tableRows.length
+    ? await database.db
+        .select()
+        .from(tableCells)
+        .where(eq(tableCells.documentId, d.id))
+        .orderBy(asc(tableCells.tableId), asc(tableCells.cellNo))
+    : [];
+  const cellsOf = new Map<string, TableCellRow[]>(tableRows.map((t) => [t.id, []]));
+  for (const c of cellRows) cellsOf.get(c.tableId)!.push(c);
   const doc: Document = {
     schemaVersion: SCHEMA_VERSION,
     pipelineVersion: d.pipelineVersion,
@@ -179,7 +314,7 @@ export async function loadDocument(database: Database, idOrPrefix: string): Prom
     metadata: d.metadata,
     pageCount: d.pageCount,
     warnings: d.warnings,
-    tables: [],
+    tables: tableRows.map((t) => tableFromRows(t, cellsOf.get(t.id)!)),
     pages: pageRows.map((p) => ({
       number: p.pageNo,
       width: p.width,
@@ -202,6 +337,7 @@ export async function loadDocument(database: Database, idOrPrefix: string): Prom
             ...(b.fontSize != null ? { fontSize: b.fontSize } : {}),
             ...(b.bold != null ? { bold: b.bold } : {}),
             lines: b.lines as Line[],
+            ...(b.tableKey != null ? { tableId: b.tableKey } : {}),
             provenance: {
               page: b.pageNo,
               bbox: b.provBbox ?? bbox,

@@ -89,6 +89,8 @@ export const blocks = pgTable(
     provBbox: jsonb('prov_bbox').$type<{ x0: number; y0: number; x1: number; y1: number }>(),
     /** Lines with their words and boxes, as in the Document schema. */
     lines: jsonb('lines').notNull().default(sql`'[]'::jsonb`),
+    /** For blocks of type table: the Table (tables.table_key of the same document) it shows. */
+    tableKey: text('table_key'),
   },
   (t) => [
     index('blocks_document_order_idx').on(t.documentId, t.readingOrder),
@@ -96,6 +98,89 @@ export const blocks = pgTable(
   ],
 );
 
+type Box = { x0: number; y0: number; x1: number; y1: number };
+
+/** One row per Table of a Document; its cells are in table_cells. */
+export const tables = pgTable(
+  'tables',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    documentId: uuid('document_id')
+      .notNull()
+      .references(() => documents.id, { onDelete: 'cascade' }),
+    /** Table.id: unique within its document (Block.tableId names it). */
+    tableKey: text('table_key').notNull(),
+    /** Position in Document.tables (0-based). */
+    tableNo: integer('table_no').notNull(),
+    /** 'lattice' (ruling lines) or 'stream' (text alignment). */
+    method: text('method').notNull(),
+    rowCount: integer('row_count').notNull(),
+    colCount: integer('col_count').notNull(),
+    headerRows: integer('header_rows').notNull(),
+    /** The first page the table lies on, and its box there (regions[0]). */
+    page: integer('page').notNull(),
+    x0: doublePrecision('x0').notNull(),
+    y0: doublePrecision('y0').notNull(),
+    x1: doublePrecision('x1').notNull(),
+    y1: doublePrecision('y1').notNull(),
+    /** Table.regions: [{page, bbox}], one per page the table spans. */
+    regions: jsonb('regions').$type<{ page: number; bbox: Box }[]>().notNull(),
+    /** Table.rowPages: the page of each row. */
+    rowPages: jsonb('row_pages').$type<number[]>().notNull(),
+    /** Table.rows: the grid as text, as the Document carries it. */
+    rows: jsonb('rows').$type<string[][]>().notNull(),
+    engine: text('engine').notNull(),
+    engineVersion: text('engine_version').notNull(),
+    model: text('model'),
+    /** The provenance page and box, only where they differ from page and x0..y1. */
+    provPage: integer('prov_page'),
+    provBbox: jsonb('prov_bbox').$type<Box>(),
+  },
+  (t) => [
+    uniqueIndex('tables_document_key_uq').on(t.documentId, t.tableKey),
+    uniqueIndex('tables_document_no_uq').on(t.documentId, t.tableNo),
+  ],
+);
+
+/** One row per Cell (a covered position of a spanning cell has no row of its own). */
+export const tableCells = pgTable(
+  'table_cells',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tableId: uuid('table_id')
+      .notNull()
+      .references(() => tables.id, { onDelete: 'cascade' }),
+    documentId: uuid('document_id')
+      .notNull()
+      .references(() => documents.id, { onDelete: 'cascade' }),
+    /** Position in Table.cells (0-based). */
+    cellNo: integer('cell_no').notNull(),
+    rowNo: integer('row_no').notNull(),
+    colNo: integer('col_no').notNull(),
+    rowSpan: integer('row_span').notNull().default(1),
+    colSpan: integer('col_span').notNull().default(1),
+    text: text('text').notNull(),
+    /** Cell.value: 'number' | 'percent' | 'currency' | 'date', or null when the text shows none. */
+    valueType: text('value_type'),
+    /** number, percent (a fraction: 12.5% -> 0.125) or currency amount. */
+    valueNum: doublePrecision('value_num'),
+    /** date (ISO yyyy-mm-dd) or the currency (ISO code or symbol). */
+    valueText: text('value_text'),
+    header: boolean('header').notNull().default(false),
+    page: integer('page').notNull(),
+    x0: doublePrecision('x0').notNull(),
+    y0: doublePrecision('y0').notNull(),
+    x1: doublePrecision('x1').notNull(),
+    y1: doublePrecision('y1').notNull(),
+  },
+  (t) => [
+    index('table_cells_table_pos_idx').on(t.tableId, t.rowNo, t.colNo),
+    index('table_cells_document_idx').on(t.documentId),
+  ],
+);
+
 export type DocumentRow = typeof documents.$inferSelect;
 export type PageRow = typeof pages.$inferSelect;
 export type BlockRow = typeof blocks.$inferSelect;
+export type TableRow = typeof tables.$inferSelect;
+export type TableCellRow = typeof tableCells.$inferSelect;

@@ -1,11 +1,11 @@
 // The PDF stage: text layer (pdf.js text content with positions), fonts and images (operator
 // list), layout, and rasterization of the pages that need it.
-import type { Cell, Page, Table } from '../schemas/document.ts';
+import { Table as TableSchema, tableGrid, type Cell, type Page, type Table } from '../schemas/document.ts';
 import { FolioError } from '../schemas/errors.ts';
 import type { BBox } from '../schemas/document.ts';
 import { pageGraphics, isWhite, type PageGraphics } from './graphics.ts';
 import { centerInside, classifyDocument, layoutRuns, pageWords, toBlocks, unionBoxes, type PageLayout, type RawBlock, type TextRun } from './layout.ts';
-import { assembleTables, detectTables, gridText, type AssembledTable, type PageTable, type PlacedTable } from './tables.ts';
+import { assembleTables, detectTables, type AssembledTable, type PageTable, type PlacedTable } from './tables.ts';
 import { parseColumn } from './values.ts';
 import { mapPdfError, openPdf, pdfjs, PDFJS_VERSION, type PDFPageProxy } from './pdfjs.ts';
 import { renderPage, storeRendered } from './raster.ts';
@@ -73,7 +73,7 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
       throw new FolioError('corrupt_pdf', `no page of the PDF could be read (${warnings[0]?.message ?? ''})`);
     }
     const ordered = classifyDocument(facts.map((f) => f.layout));
-    const tables = documentTables(facts, ordered);
+    const tables = documentTables(facts, ordered, warnings);
     const blocks = toBlocks(ordered, facts.map((f) => f.layout.number), { engine: 'pdf-text', engineVersion: PDF_ENGINE_VERSION });
     const pages: Page[] = facts.map((f, i) => ({
       number: f.layout.number,
@@ -151,7 +151,7 @@ async function readPage(page: PDFPageProxy, n: number, withTables: boolean): Pro
   const tables = found.map((table, k) => ({ key: `p${n}-t${k + 1}`, table }));
   const blocks: RawBlock[] = layoutRuns(runs, found.map((t) => t.bbox));
   for (const { key, table } of tables) {
-    const text = gridText(table.rows, table.cols, table.cells).map((r) => r.join('\t')).join('\n');
+    const text = tableGrid(table.rows, table.cols, table.cells).map((r) => r.join('\t')).join('\n');
     blocks.push({ text, bbox: roundBox(table.bbox), lines: [], angle: table.angle, size: 0, bold: false, chars: 0, kind: 'table', ref: key });
   }
   const area = (b: BBox) => (b.x1 - b.x0) * (b.y1 - b.y0);
@@ -175,7 +175,7 @@ async function readPage(page: PDFPageProxy, n: number, withTables: boolean): Pro
  * Document tables from page tables: merged across page breaks, header rows found, cell values
  * typed; each table block learns the id of the table it shows.
  */
-function documentTables(facts: PageFacts[], ordered: ReturnType<typeof classifyDocument>): Table[] {
+function documentTables(facts: PageFacts[], ordered: ReturnType<typeof classifyDocument>, warnings: Extraction['warnings']): Table[] {
   const placed: PlacedTable[] = [];
   facts.forEach((f, i) => {
     const body = ordered[i]!.filter((x) => !['page_header', 'page_footer', 'footnote'].includes(x.cls.type));
@@ -188,9 +188,43 @@ function documentTables(facts: PageFacts[], ordered: ReturnType<typeof classifyD
   const orderOf = new Map(ordered.flat().map((x, k) => [x.block.ref, k] as const));
   placed.sort((a, b) => (orderOf.get(a.key) ?? 0) - (orderOf.get(b.key) ?? 0));
   const assembled = assembleTables(placed);
+  // A table the detector got wrong is dropped with a warning; it never costs the document.
+  const tables: Table[] = [];
+  for (const a of assembled) {
+    const t = toTable(a);
+    const problem = tableProblem(t);
+    if (problem) {
+      warnings.push({ code: 'table_dropped', message: `table on page ${a.regions[0]!.page} dropped: ${problem}`, page: a.regions[0]!.page });
+      a.keys.length = 0;
+    } else tables.push(t);
+  }
   const idOf = new Map(assembled.flatMap((t) => t.keys.map((k) => [k, t.id] as const)));
-  for (const list of ordered) for (const x of list) if (x.block.ref) x.block.tableId = idOf.get(x.block.ref);
-  return assembled.map(toTable);
+  for (const list of ordered) {
+    for (const x of list) {
+      if (!x.block.ref) continue;
+      x.block.tableId = idOf.get(x.block.ref);
+      // The words of a dropped table stay on the page as a plain block.
+      if (!x.block.tableId) x.block.kind = undefined;
+    }
+  }
+  return tables;
+}
+
+/** Why a table would fail the Document schema (checked alone, so one table cannot sink the rest). */
+function tableProblem(t: Table): string | undefined {
+  const parsed = TableSchema.safeParse(t);
+  if (!parsed.success) return parsed.error.issues[0]?.message;
+  const owner = new Set<number>();
+  for (const c of t.cells) {
+    if (c.row + c.rowSpan > t.rowCount || c.col + c.colSpan > t.colCount) return `cell (${c.row},${c.col}) outside the grid`;
+    for (let r = c.row; r < c.row + c.rowSpan; r++) {
+      for (let k = c.col; k < c.col + c.colSpan; k++) {
+        if (owner.has(r * t.colCount + k)) return `cells overlap at (${r},${k})`;
+        owner.add(r * t.colCount + k);
+      }
+    }
+  }
+  return undefined;
 }
 
 function toTable(t: AssembledTable): Table {
@@ -225,7 +259,7 @@ function toTable(t: AssembledTable): Table {
     regions: t.regions.map((r) => ({ page: r.page, bbox: roundBox(r.bbox) })),
     rowPages: t.rowPages,
     cells,
-    rows: gridText(t.rows, t.cols, t.cells),
+    rows: tableGrid(t.rows, t.cols, t.cells),
     provenance: { page: first.page, bbox: roundBox(first.bbox), engine: 'pdf-text', engineVersion: PDF_ENGINE_VERSION },
   };
 }

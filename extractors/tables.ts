@@ -6,7 +6,7 @@
 //
 // Rotated tables are detected in the frame of their text (rotated so that it reads left to
 // right) and their boxes mapped back to the displayed page.
-import type { BBox } from '../schemas/document.ts';
+import { tableGrid, type BBox } from '../schemas/document.ts';
 import type { Segment } from './graphics.ts';
 import { boxToDisplay, centerInside, inReadingOrder, rotate, type PageWord } from './layout.ts';
 
@@ -251,14 +251,29 @@ function gridCells(xs: number[], ys: number[], vs: Segment[], hs: Segment[], wor
       if (r + 1 < nR && ruled(r, c) && ruled(r + 1, c) && coverage(hs, ys[r + 1]!, xs[c]!, xs[c + 1]!) < 0.5) parent[find(id(r + 1, c))] = find(id(r, c));
     }
   }
-  const spans = new Map<number, { r0: number; c0: number; r1: number; c1: number }>();
-  for (let r = 0; r < nR; r++) {
-    for (let c = 0; c < nC; c++) {
-      const root = find(id(r, c));
-      const s = spans.get(root);
-      if (!s) spans.set(root, { r0: r, c0: c, r1: r, c1: c });
-      else Object.assign(s, { r0: Math.min(s.r0, r), c0: Math.min(s.c0, c), r1: Math.max(s.r1, r), c1: Math.max(s.c1, c) });
+  const spansOf = () => {
+    const spans = new Map<number, { r0: number; c0: number; r1: number; c1: number }>();
+    for (let r = 0; r < nR; r++) {
+      for (let c = 0; c < nC; c++) {
+        const root = find(id(r, c));
+        const s = spans.get(root);
+        if (!s) spans.set(root, { r0: r, c0: c, r1: r, c1: c });
+        else Object.assign(s, { r0: Math.min(s.r0, r), c0: Math.min(s.c0, c), r1: Math.max(s.r1, r), c1: Math.max(s.c1, c) });
+      }
     }
+    return spans;
+  };
+  let spans = spansOf();
+  // A group that is not a rectangle (an L of unruled cells) cannot be one cell: its cells stay apart.
+  const broken = [...spans].filter(([root, s]) => {
+    for (let r = s.r0; r <= s.r1; r++) for (let c = s.c0; c <= s.c1; c++) if (find(id(r, c)) !== root) return true;
+    return false;
+  });
+  if (broken.length) {
+    const roots = new Set(broken.map(([root]) => root));
+    const members = parent.map((_, i) => i).filter((i) => roots.has(find(i)));
+    for (const i of members) parent[i] = i;
+    spans = spansOf();
   }
   const box = { x0: xs[0]!, y0: ys[0]!, x1: xs[nC]!, y1: ys[nR]! };
   const byCell = new Map<number, PageWord[]>();
@@ -578,7 +593,7 @@ const isYear = (t: string) => /^(1[89]|20)\d\d$/.test(t.trim());
  */
 export function headerRowCount(rows: number, cols: number, cells: GridCell[]): number {
   if (rows < 2) return 0;
-  const grid = gridText(rows, cols, cells);
+  const grid = tableGrid(rows, cols, cells);
   const numericCol = Array.from({ length: cols }, (_, c) => {
     const vals = grid.slice(1).map((r) => r[c]!.trim()).filter(Boolean);
     return vals.length >= 2 && vals.filter(looksNumeric).length >= 0.6 * vals.length;
@@ -603,11 +618,6 @@ export function headerRowCount(rows: number, cols: number, cells: GridCell[]): n
   return Math.min(h, rows - 1);
 }
 
-function gridText(rows: number, cols: number, cells: GridCell[]): string[][] {
-  const g = Array.from({ length: rows }, () => Array.from({ length: cols }, () => ''));
-  for (const c of cells) for (let r = c.row; r < c.row + c.rowSpan; r++) for (let k = c.col; k < c.col + c.colSpan; k++) g[r]![k] = c.text;
-  return g;
-}
 
 const norm = (s: string) => s.toLowerCase().replace(/\s+/g, ' ').trim();
 
@@ -622,8 +632,8 @@ function continues(a: AssembledTable, b: PageTable): boolean {
   const edgesB = [...new Set(b.cells.map((c) => Math.round(c.bbox.x0)))].sort((x, y) => x - y);
   if (edgesA.length === edgesB.length && edgesA.every((e, i) => Math.abs(e - edgesB[i]!) <= 0.03 * wa)) return true;
   // Or the header is repeated at the top of the next page.
-  const headA = gridText(a.rows, a.cols, a.cells).slice(0, Math.max(1, a.headerRows)).map((r) => r.map(norm).join('|'));
-  const headB = gridText(b.rows, b.cols, b.cells).slice(0, headA.length).map((r) => r.map(norm).join('|'));
+  const headA = tableGrid(a.rows, a.cols, a.cells).slice(0, Math.max(1, a.headerRows)).map((r) => r.map(norm).join('|'));
+  const headB = tableGrid(b.rows, b.cols, b.cells).slice(0, headA.length).map((r) => r.map(norm).join('|'));
   return headA.join('\n') === headB.join('\n');
 }
 
@@ -633,11 +643,11 @@ export function assembleTables(placed: PlacedTable[]): AssembledTable[] {
   let prev: { t: AssembledTable; page: number; last: boolean } | undefined;
   for (const p of placed) {
     const t = p.table;
-    const grid = gridText(t.rows, t.cols, t.cells);
+    const grid = tableGrid(t.rows, t.cols, t.cells);
     if (prev && prev.last && p.first && p.page === prev.page + 1 && continues(prev.t, t)) {
       const a = prev.t;
       // Drop the repeated header rows of the continuation.
-      const headA = gridText(a.rows, a.cols, a.cells).slice(0, a.headerRows).map((r) => r.map(norm).join('|'));
+      const headA = tableGrid(a.rows, a.cols, a.cells).slice(0, a.headerRows).map((r) => r.map(norm).join('|'));
       let skip = 0;
       while (skip < headA.length && skip < t.rows && grid[skip]!.map(norm).join('|') === headA[skip]) skip++;
       const offset = a.rows - skip;
@@ -669,4 +679,3 @@ export function assembleTables(placed: PlacedTable[]): AssembledTable[] {
   return out;
 }
 
-export { gridText };

@@ -1,6 +1,7 @@
 // A Document as Markdown: headings, paragraphs (lines joined, end-of-line hyphens mended),
-// list items, captions; running headers and footers left out.
+// list items, captions, tables (GitHub Markdown tables); running headers and footers left out.
 import type { Block, Document } from '../schemas/document.ts';
+import { tableToMarkdown } from '../db/tables.ts';
 
 function paragraphText(b: Block): string {
   return b.lines
@@ -13,6 +14,9 @@ function paragraphText(b: Block): string {
 
 export function toMarkdown(doc: Document): string {
   const out: string[] = [];
+  const tables = new Map(doc.tables.map((t) => [t.id, t]));
+  // A table continued on later pages has a block on each: it is written once, at its first block.
+  const written = new Set<string>();
   if (doc.title && !doc.pages.some((p) => p.blocks.some((b) => b.type === 'title'))) out.push(`# ${doc.title}`);
   for (const page of doc.pages) {
     out.push(`<!-- page ${page.number}${page.needsOcr ? ' (image only: needs OCR)' : ''} -->`);
@@ -37,6 +41,16 @@ export function toMarkdown(doc: Document): string {
         case 'footnote':
           out.push(`> ${text}`);
           break;
+        case 'table': {
+          const table = b.tableId ? tables.get(b.tableId) : undefined;
+          if (!table) {
+            if (text) out.push(text);
+          } else if (!written.has(table.id)) {
+            written.add(table.id);
+            out.push(tableToMarkdown(table));
+          }
+          break;
+        }
         case 'figure':
           out.push(`![figure on page ${page.number}]()`);
           break;

@@ -102,6 +102,20 @@ export const Cell = z.object({
 });
 export type Cell = z.infer<typeof Cell>;
 
+/**
+ * The grid of a table as text, rows x cols: a spanning cell's text repeated in every position it
+ * covers, positions without a cell empty. This is Table.rows.
+ */
+export function tableGrid(rowCount: number, colCount: number, cells: readonly { row: number; col: number; rowSpan: number; colSpan: number; text: string }[]): string[][] {
+  const grid = Array.from({ length: rowCount }, () => Array.from({ length: colCount }, () => ''));
+  for (const c of cells) {
+    for (let r = c.row; r < Math.min(rowCount, c.row + c.rowSpan); r++) {
+      for (let k = c.col; k < Math.min(colCount, c.col + c.colSpan); k++) grid[r]![k] = c.text;
+    }
+  }
+  return grid;
+}
+
 export const Table = z.object({
   id: z.string().min(1),
   /** How it was found: ruling lines (lattice) or text alignment (stream). */
@@ -175,7 +189,21 @@ export const Document = z
         if (b.tableId && !doc.tables.some((t) => t.id === b.tableId)) ctx.addIssue({ code: 'custom', message: `block ${b.id} names unknown table ${b.tableId}` });
       }
     });
+    const ids = new Set<string>();
     for (const t of doc.tables) {
+      if (ids.has(t.id)) ctx.addIssue({ code: 'custom', message: `duplicate table id ${t.id}` });
+      ids.add(t.id);
+      if (t.headerRows > t.rowCount) ctx.addIssue({ code: 'custom', message: `table ${t.id}: ${t.headerRows} header rows of ${t.rowCount}` });
+      // Each grid position belongs to at most one cell.
+      const owner = new Set<number>();
+      for (const c of t.cells) {
+        for (let r = c.row; r < c.row + c.rowSpan; r++) {
+          for (let k = c.col; k < c.col + c.colSpan; k++) {
+            if (owner.has(r * t.colCount + k)) ctx.addIssue({ code: 'custom', message: `table ${t.id}: cells overlap at (${r},${k})` });
+            owner.add(r * t.colCount + k);
+          }
+        }
+      }
       if (t.rows.length !== t.rowCount || t.rows.some((r) => r.length !== t.colCount)) {
         ctx.addIssue({ code: 'custom', message: `table ${t.id}: rows is not ${t.rowCount} x ${t.colCount}` });
       }

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { extractDocument } from '../pipelines/extract.ts';
 import { loadConfig } from '../schemas/config.ts';
 import type { Document, Table } from '../schemas/document.ts';
+import { detectTables } from '../extractors/tables.ts';
 import { expectedGrid, tablesPdf, type TableSpec } from './fixtures/tables.ts';
 
 const cfg = { ...loadConfig({}, {}), render: 'none' as const };
@@ -148,6 +149,23 @@ describe('table detection', () => {
     assert.deepEqual(doc.tables[0]!.rows, expectedGrid(spec));
     const bbox = doc.tables[0]!.regions[0]!.bbox;
     assert.ok(Math.abs(bbox.x0 - 80) < 1.5 && Math.abs(bbox.x1 - 570) < 1.5, JSON.stringify(bbox));
+  });
+
+  test('unruled cells that form an L stay separate cells, never overlapping spans', () => {
+    // A 2x2 grid at (100..300, 100..300) missing the rules between (0,0)-(0,1) and (0,0)-(1,0).
+    const seg = (dir: 'h' | 'v', pos: number, from: number, to: number) => ({ dir, pos, from, to });
+    const segments = [
+      seg('h', 100, 100, 300), seg('h', 300, 100, 300), seg('h', 200, 200, 300),
+      seg('v', 100, 100, 300), seg('v', 300, 100, 300), seg('v', 200, 200, 300),
+    ];
+    const word = (text: string, x: number, y: number) => ({ text, bbox: { x0: x, y0: y, x1: x + 30, y1: y + 10 }, angle: 0, size: 10, bold: false });
+    const words = [word('a', 120, 140), word('b', 220, 140), word('c', 120, 240), word('d', 220, 240)];
+    const [t] = detectTables(words, segments, 612);
+    assert.ok(t);
+    assert.deepEqual(
+      t.cells.map((c) => [c.row, c.col, c.rowSpan, c.colSpan, c.text]),
+      [[0, 0, 1, 1, 'a'], [0, 1, 1, 1, 'b'], [1, 0, 1, 1, 'c'], [1, 1, 1, 1, 'd']],
+    );
   });
 
   test('tables can be switched off (the text-only path)', async () => {
