@@ -26,6 +26,8 @@ import {
   type Box,
   type ReportFixture,
 } from './fixtures/pdfs.ts';
+import { listTables, materializeTable, quoteIdent } from '../db/tables.ts';
+import { tablesPdf, type TableSpec } from './fixtures/tables.ts';
 import { backends } from './support/backends.ts';
 import { makeTmpDir, type TmpDir } from './support/tmp.ts';
 
@@ -211,6 +213,45 @@ for (const backend of backends) {
       // EXIF orientation 6 turns the stored pixels a quarter turn: the page is as displayed.
       assert.equal(jpg.width > jpg.height, fx.upright.width > fx.upright.height);
       assert.notEqual(fx.upright.width > fx.upright.height, fx.stored.width > fx.stored.height);
+    });
+
+    test('a table found in a PDF is queried by its header in SQL, and as a typed view', async () => {
+      const spec: TableSpec = {
+        x: 72,
+        y: 120,
+        colWidths: [110, 80, 80, 80],
+        rowHeight: 18,
+        headerRows: 2,
+        rules: 'grid',
+        rows: [
+          ['Region', 'Sales', '', 'Change'],
+          ['', '2023', '2024', ''],
+          ['North', '1,234', '(1,500)', '12.5%'],
+          ['South', '3,000', '4,000', '-3.2%'],
+        ],
+        spans: [
+          { row: 0, col: 0, rowSpan: 2, colSpan: 1 },
+          { row: 0, col: 1, rowSpan: 1, colSpan: 2 },
+          { row: 0, col: 3, rowSpan: 2, colSpan: 1 },
+        ],
+      };
+      const f = await tmp.write('tables/sales.pdf', await tablesPdf([{ tables: [spec] }]));
+      const s = await processInputs([f], cfg, db);
+      const documentId = s.outcomes[0]!.documentId!;
+      assert.equal(s.outcomes[0]!.status, 'done', JSON.stringify(s.outcomes[0]));
+      const r = await db.query(
+        `select data->>'Region' as region, data->>'Sales 2024' as sales, (values->>'Sales 2024')::float8 as n, (values->>'Change')::float8 as change
+         from table_rows where document_id = $1 order by row_no`,
+        [documentId],
+      );
+      assert.deepEqual(r.rows, [
+        { region: 'North', sales: '(1,500)', n: -1500, change: 0.125 },
+        { region: 'South', sales: '4,000', n: 4000, change: -0.032 },
+      ]);
+      const [table] = await listTables(db, documentId);
+      const view = await materializeTable(db, table!.id);
+      const v = await db.query(`select region, sales_2023 + sales_2024 as both_years from ${quoteIdent(view.view)} order by _row`);
+      assert.deepEqual(v.rows.map((x) => [x.region, Number(x.both_years)]), [['North', -266], ['South', 7000]]);
     });
 
     test('a document over the time limit fails with timeout and the next one is processed', async () => {
