@@ -1,6 +1,6 @@
 // Persistence: a whole Document in one transaction, idempotent on (sha256, pipeline version).
 import crypto from 'node:crypto';
-import { and, asc, eq, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, ne, sql } from 'drizzle-orm';
 import {
   Document as DocumentSchema,
   SCHEMA_VERSION,
@@ -16,7 +16,7 @@ import {
 import type { Database, Db } from './client.ts';
 import { blocks, documents, pages, tableCells, tables, type DocumentRow, type TableCellRow, type TableRow } from './schema.ts';
 
-const CHUNK = 1000;
+const CHUNK = 5000;
 
 export interface PersistResult {
   documentId: string;
@@ -238,9 +238,22 @@ function tableFromRows(t: TableRow, cells: TableCellRow[]): Table {
   };
 }
 
+/**
+ * Bulk insert: the rows travel as ONE JSON parameter that the server expands with
+ * jsonb_to_recordset, instead of a statement with a parameter per value. Same SQL on PostgreSQL
+ * and PGlite, still fully parameterized (identifiers come from the Drizzle schema), and several
+ * times faster on PGlite, where binding thousands of parameters dominates.
+ */
 async function insertChunked(db: Db, table: typeof pages | typeof blocks | typeof tables | typeof tableCells, rows: Record<string, unknown>[]): Promise<void> {
+  if (rows.length === 0) return;
+  const columns = Object.entries(getTableColumns(table)).filter(([key]) => rows.some((r) => r[key] !== undefined));
+  const names = columns.map(([, c]) => `"${c.name}"`).join(', ');
+  const defs = columns.map(([, c]) => `"${c.name}" ${c.getSQLType()}`).join(', ');
   for (let i = 0; i < rows.length; i += CHUNK) {
-    await db.insert(table).values(rows.slice(i, i + CHUNK) as never);
+    const json = JSON.stringify(
+      rows.slice(i, i + CHUNK).map((r) => Object.fromEntries(columns.map(([key, c]) => [c.name, r[key] instanceof Date ? (r[key] as Date).toISOString() : (r[key] ?? null)]))),
+    );
+    await db.execute(sql`insert into ${table} (${sql.raw(names)}) select ${sql.raw(names)} from jsonb_to_recordset(${json}::jsonb) as x(${sql.raw(defs)})`);
   }
 }
 
