@@ -5,7 +5,7 @@ import { FolioError } from '../schemas/errors.ts';
 import type { BBox } from '../schemas/document.ts';
 import { pageGraphics, isWhite, type PageGraphics } from './graphics.ts';
 import { centerInside, classifyDocument, layoutRuns, pageWords, toBlocks, unionBoxes, type PageLayout, type RawBlock, type TextRun } from './layout.ts';
-import { assembleTables, detectTables, type AssembledTable, type PageTable, type PlacedTable } from './tables.ts';
+import { assembleTables, detectTables, looksTabular, type AssembledTable, type PageTable, type PlacedTable } from './tables.ts';
 import { parseColumn } from './values.ts';
 import { mapPdfError, openPdf, pdfjs, PDFJS_VERSION, type PDFPageProxy } from './pdfjs.ts';
 import { renderPage, storeRendered } from './raster.ts';
@@ -43,7 +43,7 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
       let page: PDFPageProxy | undefined;
       try {
         page = await doc.getPage(n);
-        const f = await readPage(page, n, opts.tables !== false);
+        const f = await readPage(page, n, opts);
         facts.push(f);
         const needsOcr = isImageOnly(f);
         const want = opts.render === 'all' || (opts.render === 'needs-ocr' && needsOcr);
@@ -104,25 +104,26 @@ function isImageOnly(f: PageFacts): boolean {
   return f.chars < 16 && f.imageCoverage > 0.2;
 }
 
-async function readPage(page: PDFPageProxy, n: number, withTables: boolean): Promise<PageFacts> {
+/**
+ * Whether a page's operator list is worth reading (it costs about as much again as the text):
+ * always on the first page; on a page that uses a font no earlier operator list has loaded (font
+ * weight is only known from there, and pdf.js shares fonts across the document); on a page with
+ * little text (a scan, a figure, a chart); and on a page whose text lines up like a table (its
+ * rules decide the grid).
+ */
+function wantsGraphics(policy: ExtractOptions['graphics'], n: number, page: PDFPageProxy, fontNames: Set<string>, chars: number, runs: TextRun[]): boolean {
+  if (policy !== 'auto') return true;
+  if (n === 1 || chars < 200) return true;
+  for (const f of fontNames) if (!page.commonObjs.has(f)) return true;
+  return looksTabular(pageWords(runs));
+}
+
+async function readPage(page: PDFPageProxy, n: number, opts: Pick<ExtractOptions, 'tables' | 'graphics'>): Promise<PageFacts> {
+  const withTables = opts.tables !== false;
   const vp = page.getViewport({ scale: 1 });
   const tc = await page.getTextContent();
-  // The operator list gives the real font names (weight) and where images are painted.
-  const ops = await page.getOperatorList();
-  const fonts = new Map<string, boolean>();
-  const isBold = (fontName: string): boolean => {
-    let b = fonts.get(fontName);
-    if (b === undefined) {
-      b = false;
-      if (page.commonObjs.has(fontName)) {
-        const f = page.commonObjs.get(fontName) as { name?: string; bold?: boolean; black?: boolean } | null;
-        b = !!(f && (f.bold || f.black || BOLD_NAME.test(f.name ?? '')));
-      }
-      fonts.set(fontName, b);
-    }
-    return b;
-  };
-  const runs: TextRun[] = [];
+  const runs: (TextRun & { font: string })[] = [];
+  const fontNames = new Set<string>();
   let chars = 0;
   for (const it of tc.items) {
     if (!('str' in it) || !it.str || !it.str.trim()) continue;
@@ -142,10 +143,28 @@ async function readPage(page: PDFPageProxy, n: number, withTables: boolean): Pro
       angle: style?.vertical ? angle + 90 : angle,
       ascent,
       descent,
-      bold: isBold(it.fontName),
+      bold: false,
+      font: it.fontName,
     });
+    fontNames.add(it.fontName);
     chars += it.str.replace(/\s+/g, '').length;
   }
+  // The operator list gives the real font names (weight), painted images and vector rules.
+  const ops = wantsGraphics(opts.graphics ?? 'always', n, page, fontNames, chars, runs) ? await page.getOperatorList() : { fnArray: [], argsArray: [] };
+  const fonts = new Map<string, boolean>();
+  const isBold = (fontName: string): boolean => {
+    let b = fonts.get(fontName);
+    if (b === undefined) {
+      b = false;
+      if (page.commonObjs.has(fontName)) {
+        const f = page.commonObjs.get(fontName) as { name?: string; bold?: boolean; black?: boolean } | null;
+        b = !!(f && (f.bold || f.black || BOLD_NAME.test(f.name ?? '')));
+      }
+      fonts.set(fontName, b);
+    }
+    return b;
+  };
+  for (const r of runs) r.bold = isBold(r.font);
   const graphics = pageGraphics(ops, vp.transform, vp.width, vp.height);
   const found = withTables ? detectTables(pageWords(runs), graphics.segments, vp.width) : [];
   const tables = found.map((table, k) => ({ key: `p${n}-t${k + 1}`, table }));

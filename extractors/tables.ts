@@ -544,6 +544,26 @@ function streamTable(rows: Row[], frame: Frame, width: number): PageTable | unde
   return { method: 'stream', bbox: box, rows: rows.length, cols: nC, cells, colEdges: edges, angle: frame.angle };
 }
 
+/**
+ * A cheap look at a page's words: do a few rows close together split into two or more short
+ * pieces? Table cells are short; the lines of prose in columns are not.
+ */
+export function looksTabular(words: PageWord[]): boolean {
+  const rows = rowsOf(words);
+  let streak = 0;
+  let hits = 0;
+  for (const r of rows) {
+    const lens = r.segs.map((s) => s.words.reduce((n, w) => n + w.text.length + 1, 0)).sort((a, b) => a - b);
+    const cellLike = r.segs.length >= 2 && lens[Math.floor((lens.length - 1) / 2)]! < 12;
+    if (cellLike) {
+      hits++;
+      streak = 0;
+      if (hits >= 3) return true;
+    } else if (++streak > 2) hits = 0;
+  }
+  return false;
+}
+
 // ------------------------------------------------------------------ entry
 
 /** Tables on one page: ruled ones first; unruled ones among the words no ruled table took. */

@@ -17,6 +17,8 @@ export interface ExtractOptions {
   thumbnailWidth: number;
   /** Detect tables (default true); false gives the text-only path (benchmarks compare the two). */
   tables?: boolean;
+  /** Read each page's operator list (images, rules, font weights) always, or where it pays. */
+  graphics?: 'auto' | 'always';
   /** Where rendered page images and thumbnails go; without it nothing is rendered. */
   storeImage?: ImageSink;
   /** Abort signal: the pipeline's time limit. */

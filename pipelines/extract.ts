@@ -27,7 +27,10 @@ export interface Input {
   declaredMime?: string;
 }
 
-export type ExtractConfig = Pick<Config, 'maxPages' | 'maxPixels' | 'maxBytes' | 'password' | 'render' | 'dpi' | 'thumbnailWidth'> & { tables?: boolean };
+export type ExtractConfig = Pick<Config, 'maxPages' | 'maxPixels' | 'maxBytes' | 'password' | 'render' | 'dpi' | 'thumbnailWidth'> & {
+  tables?: boolean;
+  graphics?: Config['graphics'];
+};
 
 /** The source record of an input, before anything is parsed: used for failures too. */
 export function describeSource(input: Input): Document['source'] {
@@ -72,6 +75,7 @@ export async function extractDocument(
     dpi: cfg.dpi,
     thumbnailWidth: cfg.thumbnailWidth,
     tables: cfg.tables ?? true,
+    graphics: cfg.graphics ?? 'auto',
     storeImage: extra.storeImage,
     signal: extra.signal,
   };

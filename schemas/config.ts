@@ -21,6 +21,8 @@ export const Config = z.object({
   render: z.enum(['none', 'needs-ocr', 'all']).default('needs-ocr'),
   dpi: int(150),
   thumbnailWidth: int(256),
+  /** Read PDF graphics (operator lists) on every page, or only where they pay (see README). */
+  graphics: z.enum(['auto', 'always']).default('auto'),
   /** Detect tables in PDF text layers. */
   tables: z.preprocess((v) => (typeof v === 'string' ? !['0', 'false', 'no', 'off'].includes(v.toLowerCase()) : v), z.boolean()).default(true),
   /** Worker threads for extraction; 0 = one per core. */
@@ -43,6 +45,7 @@ const ENV: Record<string, keyof Config> = {
   FOLIO_RENDER: 'render',
   FOLIO_DPI: 'dpi',
   FOLIO_TABLES: 'tables',
+  FOLIO_GRAPHICS: 'graphics',
   FOLIO_WORKERS: 'workers',
   FOLIO_PDF_PASSWORD: 'password',
   FOLIO_ROOTS: 'roots',
