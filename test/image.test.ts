@@ -2,22 +2,13 @@
 // Inputs are generated here with sharp.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import sharp, { type Sharp } from 'sharp';
 import { Page } from '../schemas/document.ts';
 import { FolioError, type ErrorCode } from '../schemas/errors.ts';
 import { extractImage } from '../extractors/image.ts';
-import type { ExtractOptions, ImageSink } from '../extractors/types.ts';
+import type { ExtractOptions } from '../extractors/types.ts';
+import { memorySink } from './support/sink.ts';
 
-function memorySink(): { sink: ImageSink; blobs: Map<string, { bytes: Buffer; contentType: string }> } {
-  const blobs = new Map<string, { bytes: Buffer; contentType: string }>();
-  const sink: ImageSink = async (bytes, contentType) => {
-    const key = createHash('sha256').update(bytes).digest('hex');
-    blobs.set(key, { bytes: Buffer.from(bytes), contentType });
-    return key;
-  };
-  return { sink, blobs };
-}
 
 function options(over: Partial<ExtractOptions> = {}): ExtractOptions {
   return { maxPages: 100, maxPixels: 50_000_000, render: 'all', dpi: 150, thumbnailWidth: 32, ...over };

@@ -2,13 +2,12 @@
 // thumbnail. Inputs are generated here with pdf-lib.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { PDFDocument, StandardFonts, degrees, rgb } from 'pdf-lib';
 import sharp from 'sharp';
 import { FolioError } from '../schemas/errors.ts';
 import { openPdf } from '../extractors/pdfjs.ts';
 import { renderPage, storeRendered } from '../extractors/raster.ts';
-import type { ImageSink } from '../extractors/types.ts';
+import { memorySink } from './support/sink.ts';
 
 // Page 1 (Letter, 612x792 pt): a black rectangle 72..288 pt across, 72..216 pt down from the top,
 // and Helvetica (a standard font, not embedded) text with its baseline 392 pt down from the top.
@@ -30,15 +29,6 @@ async function makePdf(): Promise<Uint8Array> {
 
 const pdfPromise = makePdf().then((bytes) => openPdf(bytes));
 
-function memorySink(): { sink: ImageSink; blobs: Map<string, { bytes: Buffer; contentType: string }> } {
-  const blobs = new Map<string, { bytes: Buffer; contentType: string }>();
-  const sink: ImageSink = async (bytes, contentType) => {
-    const key = createHash('sha256').update(bytes).digest('hex');
-    blobs.set(key, { bytes: Buffer.from(bytes), contentType });
-    return key;
-  };
-  return { sink, blobs };
-}
 
 type Raw = { data: Buffer; width: number; height: number; channels: number };
 const px = (r: Raw, x: number, y: number) => r.data[(y * r.width + x) * r.channels];

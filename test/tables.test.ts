@@ -6,7 +6,7 @@ import { extractDocument } from '../pipelines/extract.ts';
 import { loadConfig } from '../schemas/config.ts';
 import type { Document, Table } from '../schemas/document.ts';
 import { detectTables } from '../extractors/tables.ts';
-import { expectedGrid, tablesPdf, type TableSpec } from './fixtures/tables.ts';
+import { expectedGrid, SALES_TABLE, tablesPdf, type TableSpec } from './fixtures/tables.ts';
 
 const cfg = { ...loadConfig({}, {}), render: 'none' as const };
 
@@ -16,26 +16,7 @@ async function extract(bytes: Uint8Array, name = 't.pdf'): Promise<Document> {
 
 const cell = (t: Table, row: number, col: number) => t.cells.find((c) => c.row === row && c.col === col);
 
-const SPANNED: TableSpec = {
-  x: 72,
-  y: 120,
-  colWidths: [110, 80, 80, 80],
-  rowHeight: 18,
-  headerRows: 2,
-  rules: 'grid',
-  rows: [
-    ['Region', 'Sales', '', 'Change'],
-    ['', '2023', '2024', ''],
-    ['North', '1,234', '(1,500)', '12.5%'],
-    ['South\nEast', '$3.00', '4,000', '-3.2%'],
-    ['West', '2024-03-31', '7', '0%'],
-  ],
-  spans: [
-    { row: 0, col: 0, rowSpan: 2, colSpan: 1 },
-    { row: 0, col: 1, rowSpan: 1, colSpan: 2 },
-    { row: 0, col: 3, rowSpan: 2, colSpan: 1 },
-  ],
-};
+const SPANNED = SALES_TABLE;
 
 describe('table detection', () => {
   test('a ruled table with a stacked, spanning header, multi-line cells and typed values', async () => {
