@@ -127,21 +127,21 @@ export async function processInputs(
     const t = performance.now();
     const name = path.basename(file);
     const ms = () => Math.round(performance.now() - t);
-    let input: Input | undefined;
+    let source: ReturnType<typeof describeSource> | undefined;
     try {
       const st = await fs.promises.stat(file);
       if (st.size > cfg.maxBytes) {
         throw new FolioError('too_large', `${name} has ${st.size} bytes; the limit is ${cfg.maxBytes} (FOLIO_MAX_BYTES)`);
       }
       const bytes = new Uint8Array(await fs.promises.readFile(file));
-      input = { bytes, uri: pathToUri(file), name };
-      const source = describeSource(input);
-      const existing = await serial(() => findDone(database, source.sha256, PIPELINE_VERSION));
+      const input: Input = { bytes, uri: pathToUri(file), name };
+      const src = (source = describeSource(input));
+      const existing = await serial(() => findDone(database, src.sha256, PIPELINE_VERSION));
       if (existing) return { file, status: 'skipped', documentId: existing.id, pages: existing.pageCount, ms: ms() };
       const res = await pool!.run(input);
       if (res.error) throw new FolioError(res.error.code, res.error.message);
       const doc = res.doc!;
-      const blob = bytes.length ? await blobs.put(bytes, source.mime) : undefined;
+      const blob = bytes.length ? await blobs.put(bytes, src.mime) : undefined;
       const saved = await serial(() => persistDocument(database, doc, blob)).catch((err: unknown) => {
         // Driver errors quote the whole statement and its parameters: keep the server's reason.
         const cause = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
@@ -152,9 +152,9 @@ export async function processInputs(
     } catch (err) {
       const e = asFolioError(err);
       let documentId: string | undefined;
-      if (input) {
-        const source = describeSource(input);
-        documentId = await serial(() => recordFailure(database, { source, pipelineVersion: PIPELINE_VERSION, code: e.code, message: e.message })).catch(() => undefined);
+      const failed = source;
+      if (failed) {
+        documentId = await serial(() => recordFailure(database, { source: failed, pipelineVersion: PIPELINE_VERSION, code: e.code, message: e.message })).catch(() => undefined);
       }
       return { file, status: 'failed', code: e.code, message: e.message, documentId, ms: ms() };
     }
