@@ -8,7 +8,7 @@ import { centerInside, classifyDocument, layoutRuns, pageWords, toBlocks, unionB
 import { assembleTables, detectTables, looksTabular, type AssembledTable, type PageTable, type PlacedTable } from './tables.ts';
 import { parseColumn } from './values.ts';
 import { mapPdfError, openPdf, pdfjs, PDFJS_VERSION, type PDFPageProxy } from './pdfjs.ts';
-import { renderPage, storeRendered } from './raster.ts';
+import { renderPage, storeRendered, type RenderedPage } from './raster.ts';
 import type { ExtractOptions, Extraction } from './types.ts';
 
 export const PDF_ENGINE_VERSION = `pdfjs-dist@${PDFJS_VERSION}`;
@@ -22,7 +22,10 @@ interface PageFacts {
   layout: PageLayout;
   rotation: 0 | 90 | 180 | 270;
   chars: number;
-  imageCoverage: number;
+  /** Something is painted besides text: an image, a coloured shape or a rule (operator list). */
+  drawn: boolean;
+  /** Set when the page was rendered before its graphics were read (then never read). */
+  ink?: Ink;
   graphics?: PageGraphics;
   tables: { key: string; table: PageTable }[];
 }
@@ -43,12 +46,23 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
       let page: PDFPageProxy | undefined;
       try {
         page = await doc.getPage(n);
-        const f = await readPage(page, n, opts);
+        const text = await readText(page);
+        // A page with (almost) no text layer that is going to be rendered anyway is rendered
+        // first: its pixels tell whether there is ink to read by OCR, and where. That spares the
+        // operator list, the costly way to learn the same (it decodes every image of the page).
+        let raw: RenderedPage | undefined;
+        let ink: Ink | undefined;
+        const renders = opts.storeImage && opts.render !== 'none';
+        if (renders && text.chars < OCR_MAX_CHARS && (opts.graphics ?? 'always') === 'auto') {
+          raw = await renderPage(page, { dpi: opts.dpi, maxPixels: opts.maxPixels, signal: opts.signal });
+          ink = inkOf(raw, raw.width / text.vp.width);
+        }
+        const f = await readPage(page, n, opts, text, ink);
         facts.push(f);
         const needsOcr = isImageOnly(f);
         const want = opts.render === 'all' || (opts.render === 'needs-ocr' && needsOcr);
         if (want && opts.storeImage) {
-          const raw = await renderPage(page, { dpi: opts.dpi, maxPixels: opts.maxPixels });
+          raw ??= await renderPage(page, { dpi: opts.dpi, maxPixels: opts.maxPixels, signal: opts.signal });
           rendered.push(await storeRendered(raw, { thumbnailWidth: opts.thumbnailWidth, storeImage: opts.storeImage }));
         } else rendered.push({});
       } catch (err) {
@@ -61,7 +75,7 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
           layout: { number: n, width: vp?.width ?? 612, height: vp?.height ?? 792, blocks: [] },
           rotation: normRotation(page?.rotate ?? 0),
           chars: 0,
-          imageCoverage: 0,
+          drawn: false,
           tables: [],
         });
         rendered.push({});
@@ -99,9 +113,52 @@ function normRotation(r: number): 0 | 90 | 180 | 270 {
   return [0, 90, 180, 270].includes(v) ? v : 0;
 }
 
-/** A page whose content is an image with (almost) no text layer must be read by OCR. */
+/** Fewer characters than this in a page's text layer leave the page to OCR. */
+const OCR_MAX_CHARS = 16;
+
+/**
+ * A page with (almost) no text layer must be read by OCR when something is drawn on it: ink on
+ * its rendering where it was rendered first, otherwise what its operator list paints (scans,
+ * text drawn as outlines, charts). A blank page needs nothing.
+ */
 function isImageOnly(f: PageFacts): boolean {
-  return f.chars < 16 && f.imageCoverage > 0.2;
+  return f.chars < OCR_MAX_CHARS && (f.ink ? f.ink.pixels > 0 : f.drawn);
+}
+
+interface Ink {
+  /** Inked pixels counted (on every other row and column). */
+  pixels: number;
+  /** Where the ink is, in page points (the rendering's orientation is the layout's). */
+  bbox?: BBox;
+}
+
+/**
+ * Ink on a rendered page: pixels with a channel darker than a scan's paper, sampled on every
+ * other row and column (a few ms at 150 dpi), and the box around them.
+ */
+function inkOf(img: RenderedPage, pxPerPt: number): Ink {
+  const { data, width, height } = img;
+  let pixels = 0;
+  let x0 = width;
+  let y0 = height;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < height; y += 2) {
+    let i = y * width * 4;
+    for (let x = 0; x < width; x += 2, i += 8) {
+      if (data[i]! < 224 || data[i + 1]! < 224 || data[i + 2]! < 224) {
+        pixels++;
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+      }
+    }
+  }
+  // A few specks are dust, not content.
+  if (pixels < 50) return { pixels: 0 };
+  const pt = (v: number) => r2(v / pxPerPt);
+  return { pixels, bbox: { x0: pt(x0), y0: pt(y0), x1: pt(Math.min(width, x1 + 2)), y1: pt(Math.min(height, y1 + 2)) } };
 }
 
 /**
@@ -118,8 +175,15 @@ function wantsGraphics(policy: ExtractOptions['graphics'], n: number, page: PDFP
   return looksTabular(pageWords(runs));
 }
 
-async function readPage(page: PDFPageProxy, n: number, opts: Pick<ExtractOptions, 'tables' | 'graphics'>): Promise<PageFacts> {
-  const withTables = opts.tables !== false;
+interface PageText {
+  vp: ReturnType<PDFPageProxy['getViewport']>;
+  runs: (TextRun & { font: string })[];
+  fontNames: Set<string>;
+  chars: number;
+}
+
+/** A page's text layer as runs in page points (top-left origin, /Rotate applied). */
+async function readText(page: PDFPageProxy): Promise<PageText> {
   const vp = page.getViewport({ scale: 1 });
   const tc = await page.getTextContent();
   const runs: (TextRun & { font: string })[] = [];
@@ -149,8 +213,16 @@ async function readPage(page: PDFPageProxy, n: number, opts: Pick<ExtractOptions
     fontNames.add(it.fontName);
     chars += it.str.replace(/\s+/g, '').length;
   }
+  return { vp, runs, fontNames, chars };
+}
+
+async function readPage(page: PDFPageProxy, n: number, opts: Pick<ExtractOptions, 'tables' | 'graphics'>, text: PageText, ink?: Ink): Promise<PageFacts> {
+  const withTables = opts.tables !== false;
+  const { vp, runs, fontNames, chars } = text;
   // The operator list gives the real font names (weight), painted images and vector rules.
-  const ops = wantsGraphics(opts.graphics ?? 'always', n, page, fontNames, chars, runs) ? await page.getOperatorList() : { fnArray: [], argsArray: [] };
+  // A page rendered first (ink known) has no text worth the weights and no rules worth a table.
+  const read = !ink && wantsGraphics(opts.graphics ?? 'always', n, page, fontNames, chars, runs);
+  const ops = read ? await page.getOperatorList() : { fnArray: [], argsArray: [] };
   const fonts = new Map<string, boolean>();
   const isBold = (fontName: string): boolean => {
     let b = fonts.get(fontName);
@@ -174,17 +246,20 @@ async function readPage(page: PDFPageProxy, n: number, opts: Pick<ExtractOptions
     blocks.push({ text, bbox: roundBox(table.bbox), lines: [], angle: table.angle, size: 0, bold: false, chars: 0, kind: 'table', ref: key });
   }
   const area = (b: BBox) => (b.x1 - b.x0) * (b.y1 - b.y0);
-  const covered = graphics.images.reduce((s, b) => s + area(b), 0);
   // Shading inside a table (striped rows, header fills) belongs to the table.
   const tableBoxes = found.map((t) => t.bbox);
-  for (const bbox of figureRegions(graphics, blocks, vp.width * vp.height).filter((b) => !centerInside(b, tableBoxes))) {
+  const figures = figureRegions(graphics, blocks, vp.width * vp.height);
+  // Without an operator list, a rendered page's ink is its figure (a scan: the page's image).
+  if (ink?.bbox && area(ink.bbox) >= 0.01 * vp.width * vp.height) figures.push(ink.bbox);
+  for (const bbox of figures.filter((b) => !centerInside(b, tableBoxes))) {
     blocks.push({ text: '', bbox, lines: [], angle: 0, size: 0, bold: false, chars: 0, kind: 'figure' });
   }
   return {
     layout: { number: n, width: vp.width, height: vp.height, blocks },
     rotation: normRotation(page.rotate),
     chars,
-    imageCoverage: Math.min(1, covered / (vp.width * vp.height)),
+    drawn: graphics.images.length > 0 || graphics.segments.length > 0 || graphics.fills.some((x) => !isWhite(x.fill)),
+    ...(ink ? { ink } : {}),
     graphics,
     tables,
   };

@@ -1,10 +1,15 @@
 // Loading pdf.js in Node: the legacy build (pdfjs-dist 5.x runs on Node 20), fonts, CMaps and
 // wasm decoders from the package's own folders (never a CDN), and pdf.js errors mapped to codes.
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { compileWasmOnce, restoreNatives } from './natives.ts';
 import * as pdfjs from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { FolioError } from '../schemas/errors.ts';
+
+restoreNatives();
+compileWasmOnce();
 
 export { pdfjs };
 export type { PDFDocumentProxy, PDFPageProxy };
@@ -23,6 +28,35 @@ export async function preloadPdfWorker(): Promise<void> {
   const g = globalThis as { pdfjsWorker?: unknown };
   // @ts-expect-error pdf.worker.mjs ships no type declarations
   if (!g.pdfjsWorker) g.pdfjsWorker = await import('pdfjs-dist/legacy/build/pdf.worker.mjs');
+  restoreNatives();
+}
+
+type BinaryKind = 'cMapUrl' | 'standardFontDataUrl' | 'wasmUrl';
+const binaryFiles = new Map<string, Promise<Uint8Array>>();
+
+/**
+ * pdf.js reads CMaps, standard fonts and wasm decoders from disk for every document that needs
+ * them. They are files of the installed package, so each thread reads each one once and hands
+ * out copies (pdf.js may transfer what it is given). The cache holds at most the package's files.
+ */
+class CachedBinaryData {
+  private readonly base: Record<BinaryKind, string | null>;
+  constructor(urls: { cMapUrl?: string | null; standardFontDataUrl?: string | null; wasmUrl?: string | null }) {
+    this.base = { cMapUrl: urls.cMapUrl ?? null, standardFontDataUrl: urls.standardFontDataUrl ?? null, wasmUrl: urls.wasmUrl ?? null };
+  }
+
+  async fetch({ kind, filename }: { kind: BinaryKind; filename: string }): Promise<Uint8Array> {
+    const base = this.base[kind];
+    if (!base || filename.includes('/') || filename.includes('\\')) throw new Error(`no ${kind} file ${filename}`);
+    const file = base + filename;
+    let data = binaryFiles.get(file);
+    if (!data) {
+      data = fs.promises.readFile(file).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+      binaryFiles.set(file, data);
+      data.catch(() => binaryFiles.delete(file));
+    }
+    return (await data).slice();
+  }
 }
 
 export interface OpenPdfOptions {
@@ -41,6 +75,7 @@ export async function openPdf(bytes: Uint8Array, opts: OpenPdfOptions = {}): Pro
     cMapPacked: true,
     wasmUrl: dir('wasm'),
     iccUrl: dir('iccs'),
+    BinaryDataFactory: CachedBinaryData,
     isEvalSupported: false,
     useSystemFonts: false,
     disableFontFace: true,
@@ -48,7 +83,10 @@ export async function openPdf(bytes: Uint8Array, opts: OpenPdfOptions = {}): Pro
     stopAtErrors: false,
   });
   try {
-    return await task.promise;
+    const doc = await task.promise;
+    // Had pdf.js loaded its worker half itself (no preload), its core-js copy has run by now.
+    restoreNatives();
+    return doc;
   } catch (err) {
     await task.destroy().catch(() => {});
     throw mapPdfError(err, opts.password);

@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import { PDFDocument, StandardFonts, degrees, rgb } from 'pdf-lib';
 import sharp from 'sharp';
 import { FolioError } from '../schemas/errors.ts';
-import { openPdf } from '../extractors/pdfjs.ts';
+import { openPdf, preloadPdfWorker } from '../extractors/pdfjs.ts';
+import { nativesIntact } from '../extractors/natives.ts';
+import { extractDocument } from '../pipelines/extract.ts';
+import { loadConfig } from '../schemas/config.ts';
 import { renderPage, storeRendered } from '../extractors/raster.ts';
 import { memorySink } from './support/sink.ts';
 
@@ -177,4 +180,57 @@ test('storeRendered never enlarges a thumbnail and keeps gray pixels gray', asyn
   const tm = await sharp(blobs.get(keys.thumbnail)!.bytes).metadata();
   assert.equal(tm.width, 50);
   await assert.rejects(storeRendered({ ...gray, width: 51 }, { thumbnailWidth: 10, storeImage: sink }), FolioError);
+});
+
+// Pages with no text layer. 1: blank. 2: a gray rectangle 100..300 pt across, 200..400 pt down,
+// drawn as vector paths (as outlined text or a chart would be). 3: a line of real text.
+async function textlessPdf(): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const helvetica = await doc.embedFont(StandardFonts.Helvetica);
+  doc.addPage([612, 792]);
+  const p2 = doc.addPage([612, 792]);
+  p2.drawRectangle({ x: 100, y: 792 - 400, width: 200, height: 200, color: rgb(0.3, 0.3, 0.3) });
+  const p3 = doc.addPage([612, 792]);
+  p3.drawText('A page with a proper text layer on it.', { x: 72, y: 700, size: 12, font: helvetica });
+  return doc.save();
+}
+
+test('a page without text needs OCR when something is drawn on it, rendered first or not', async () => {
+  const bytes = await textlessPdf();
+  const cfg = { ...loadConfig({ logLevel: 'silent' }, {}), graphics: 'auto' as const };
+  const { sink, blobs } = memorySink();
+  const rendered = await extractDocument({ bytes, uri: 'mem://t', name: 't.pdf' }, { ...cfg, render: 'needs-ocr' }, { storeImage: sink });
+  const plain = await extractDocument({ bytes, uri: 'mem://t', name: 't.pdf' }, { ...cfg, render: 'none' }, { storeImage: sink });
+  for (const doc of [rendered, plain]) {
+    assert.deepEqual(doc.pages.map((p) => p.needsOcr), [false, true, false]);
+  }
+  // Only the page that needs OCR is stored, and the blank one (rendered to find out) is not.
+  assert.deepEqual(rendered.pages.map((p) => !!p.image), [false, true, false]);
+  assert.equal(blobs.size, 2);
+  assert.ok(plain.pages.every((p) => !p.image));
+  // The rendered page's ink is its figure, where the rectangle was drawn.
+  const fig = rendered.pages[1]!.blocks.find((b) => b.type === 'figure');
+  assert.ok(fig, 'a figure block on the drawn page');
+  for (const [k, v] of Object.entries({ x0: 100, y0: 200, x1: 300, y1: 400 })) {
+    assert.ok(Math.abs(fig.bbox[k as keyof typeof fig.bbox] - v) <= 2, `${k} ${fig.bbox[k as keyof typeof fig.bbox]} vs ${v}`);
+  }
+  assert.equal(rendered.pages[0]!.blocks.length, 0);
+});
+
+test('pdf.js leaves the engine its own push and JSON, and wasm is compiled once per bytes', async () => {
+  await preloadPdfWorker();
+  await openPdf(await textlessPdf());
+  assert.equal(nativesIntact(), true);
+  // Array.prototype.push is native code again, not core-js's replacement.
+  assert.match(Function.prototype.toString.call(Array.prototype.push), /\[native code\]/);
+  assert.match(Function.prototype.toString.call(JSON.parse), /\[native code\]/);
+  // The smallest valid module: magic and version.
+  const bytes = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+  const a = (await WebAssembly.instantiate(bytes)) as unknown as WebAssembly.WebAssemblyInstantiatedSource;
+  const b = (await WebAssembly.instantiate(bytes)) as unknown as WebAssembly.WebAssemblyInstantiatedSource;
+  assert.ok(a.instance instanceof WebAssembly.Instance && b.instance instanceof WebAssembly.Instance);
+  assert.notEqual(a.instance, b.instance);
+  assert.equal(a.module, b.module, 'the same bytes object is compiled once');
+  const c = (await WebAssembly.instantiate(new Uint8Array(bytes))) as unknown as WebAssembly.WebAssemblyInstantiatedSource;
+  assert.notEqual(c.module, a.module, 'other bytes are compiled anew');
 });
