@@ -546,22 +546,68 @@ function streamTable(rows: Row[], frame: Frame, width: number): PageTable | unde
 
 /**
  * A cheap look at a page's words: do a few rows close together split into two or more short
- * pieces? Table cells are short; the lines of prose in columns are not.
+ * pieces, and do those pieces line up (left or right edges) from row to row? Table cells are
+ * short and stacked in columns; the lines of prose in columns are long, and text whose spacing
+ * pdf.js gets wrong splits into short pieces that do not line up.
  */
 export function looksTabular(words: PageWord[]): boolean {
   const rows = rowsOf(words);
   let streak = 0;
-  let hits = 0;
+  let run: Row[] = [];
   for (const r of rows) {
     const lens = r.segs.map((s) => s.words.reduce((n, w) => n + w.text.length + 1, 0)).sort((a, b) => a - b);
-    const cellLike = r.segs.length >= 2 && lens[Math.floor((lens.length - 1) / 2)]! < 12;
+    const cellLike = r.segs.length >= 2 && lens[Math.floor((lens.length - 1) / 2)]! < 12 && mostlyAlphanumeric(r);
     if (cellLike) {
-      hits++;
+      run.push(r);
       streak = 0;
-      if (hits >= 3) return true;
-    } else if (++streak > 2) hits = 0;
+      // Among the last four such rows, an inner edge that three of them share (the outer edges
+      // of justified prose line up too).
+      if (run.length >= 3 && alignedInnerEdges(run.slice(-4)) >= 1) return true;
+    } else if (++streak > 2) run = [];
   }
   return false;
+}
+
+/** Cells hold words and numbers; glyphs pdf.js cannot map come out as punctuation soup. */
+function mostlyAlphanumeric(r: Row): boolean {
+  let alnum = 0;
+  let all = 0;
+  for (const w of r.words) {
+    all += w.text.length;
+    for (const ch of w.text) if (/[\p{L}\p{N}]/u.test(ch)) alnum++;
+  }
+  return alnum >= 0.6 * all;
+}
+
+/**
+ * Inner edges (left edges but the first, right edges but the last, to 2 pt) that at least three
+ * of the rows have a piece on.
+ */
+function alignedInnerEdges(rows: Row[]): number {
+  const count = new Map<string, number>();
+  for (const r of rows) {
+    const seen = new Set<string>();
+    r.segs.forEach((s, i) => {
+      const edges: (readonly ['l' | 'r', number])[] = [];
+      if (i > 0) edges.push(['l', s.x0]);
+      if (i < r.segs.length - 1) edges.push(['r', s.x1]);
+      for (const [side, x] of edges) {
+        const bin = Math.round(x / 2);
+        // A neighbouring bin counts as the same edge (rounding splits edges that are 1 pt apart).
+        for (const b of [bin - 1, bin, bin + 1]) seen.add(`${side}${b}`);
+      }
+    });
+    for (const k of seen) count.set(k, (count.get(k) ?? 0) + 1);
+  }
+  // Distinct edges: a bin and its neighbours are one edge.
+  const hits = [...count].filter(([, n]) => n >= 3).map(([k]) => [k[0]!, Number(k.slice(1))] as const);
+  hits.sort((a, b) => (a[0] === b[0] ? a[1] - b[1] : a[0] < b[0] ? -1 : 1));
+  let edges = 0;
+  for (let i = 0; i < hits.length; i++) {
+    const prev = hits[i - 1];
+    if (!prev || prev[0] !== hits[i]![0] || hits[i]![1] - prev[1] > 1) edges++;
+  }
+  return edges;
 }
 
 // ------------------------------------------------------------------ entry

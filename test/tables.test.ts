@@ -5,7 +5,8 @@ import { describe, test } from 'node:test';
 import { extractDocument } from '../pipelines/extract.ts';
 import { loadConfig } from '../schemas/config.ts';
 import type { Document, Table } from '../schemas/document.ts';
-import { detectTables } from '../extractors/tables.ts';
+import { detectTables, looksTabular } from '../extractors/tables.ts';
+import type { PageWord } from '../extractors/layout.ts';
 import { expectedGrid, SALES_TABLE, tablesPdf, type TableSpec } from './fixtures/tables.ts';
 
 const cfg = { ...loadConfig({}, {}), render: 'none' as const };
@@ -153,5 +154,44 @@ describe('table detection', () => {
     const doc = await extractDocument({ bytes: await tablesPdf([{ tables: [SPANNED] }]), uri: 'file:///x.pdf', name: 'x.pdf' }, { ...cfg, tables: false });
     assert.equal(doc.tables.length, 0);
     assert.ok(doc.pages[0]!.blocks.some((b) => /North/.test(b.text)));
+  });
+});
+
+describe('looksTabular (whether a page is worth reading its rules for)', () => {
+  // One word per entry: [text, x0, baseline y]; 10 pt type, 5.5 pt per character.
+  const words = (rows: [string, number][][], top = 100): PageWord[] =>
+    rows.flatMap((row, i) =>
+      row.map(([text, x]) => ({ text, bbox: { x0: x, y0: top + 14 * i, x1: x + 5.5 * text.length, y1: top + 14 * i + 10 }, angle: 0, size: 10, bold: false })),
+    );
+
+  test('rows of short pieces that line up in columns are tabular', () => {
+    const rows: [string, number][][] = ['North', 'South', 'East', 'West'].map((region, i) => [
+      [region, 72],
+      [`${120 + i}`, 200],
+      [`${(3.5 + i).toFixed(1)}%`, 300],
+    ]);
+    assert.equal(looksTabular(words(rows)), true);
+    // Numbers aligned on their right edges only are a column too.
+    const right: [string, number][][] = ['1', '22', '333', '4444'].map((n, i) => [
+      [`Item ${i}`, 72],
+      [n, 260 - 5.5 * n.length],
+    ]);
+    assert.equal(looksTabular(words(right)), true);
+  });
+
+  test('prose, and short pieces that do not line up, are not', () => {
+    const prose: [string, number][][] = Array.from({ length: 8 }, () => [['The', 72], ['quick', 95], ['brown', 127], ['fox', 160], ['jumps', 180], ['over', 215], ['the', 240], ['lazy', 262], ['dog.', 288]]);
+    assert.equal(looksTabular(words(prose)), false);
+    // Justified lines wrongly split into short pieces: only the margins (72 and 500) line up.
+    const split: [string, number][][] = [
+      [['ab', 72], ['cd', 141], ['ef', 300], ['gh', 489]],
+      [['ijk', 72], ['kl', 190], ['mn', 377], ['opq', 483.5]],
+      [['q', 72], ['st', 233], ['uv', 268], ['w', 494.5]],
+      [['yzab', 72], ['ab', 111], ['cd', 402], ['efgh', 478]],
+    ];
+    assert.equal(looksTabular(words(split)), false);
+    // Glyphs pdf.js cannot map (punctuation soup), even where some of them line up.
+    const soup: [string, number][][] = Array.from({ length: 5 }, (_, i) => [['%', 91 + 40 * (i % 2)], ['&', 200], ['$', 300 + 7 * i]]);
+    assert.equal(looksTabular(words(soup)), false);
   });
 });
