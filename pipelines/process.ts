@@ -13,6 +13,7 @@ import type { Database } from '../db/client.ts';
 import { findDone, persistDocument, recordFailure } from '../db/persist.ts';
 import { describeSource, PIPELINE_VERSION, type Input } from './extract.ts';
 import { ExtractPool } from './pool.ts';
+import { SerialQueue } from './serial.ts';
 import { SUPPORTED_EXTENSIONS } from './sniff.ts';
 
 export interface FileOutcome {
@@ -115,13 +116,9 @@ export async function processInputs(
   const blobs = new BlobStore(blobDirOf(cfg));
   const size = sharedPool?.size ?? Math.min(workerCount(cfg), Math.max(1, files.length));
   const pool = sharedPool ?? (files.length ? new ExtractPool(size, { ...cfg, blobDir: blobs.dir }) : undefined);
-  // Writes go one at a time: PGlite has one connection, and order keeps the summary stable.
-  let writeChain: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const p = writeChain.then(fn, fn);
-    writeChain = p.catch(() => {});
-    return p;
-  };
+  // Database work goes one task at a time; the lookup before a file's extraction jumps the queue.
+  const dbQueue = new SerialQueue();
+  const serial = <T>(fn: () => Promise<T>, urgent = false): Promise<T> => dbQueue.run(fn, { urgent });
 
   const one = async (file: string): Promise<FileOutcome> => {
     const t = performance.now();
@@ -136,7 +133,7 @@ export async function processInputs(
       const bytes = new Uint8Array(await fs.promises.readFile(file));
       const input: Input = { bytes, uri: pathToUri(file), name };
       const src = (source = describeSource(input));
-      const existing = await serial(() => findDone(database, src.sha256, PIPELINE_VERSION));
+      const existing = await serial(() => findDone(database, src.sha256, PIPELINE_VERSION), true);
       if (existing) return { file, status: 'skipped', documentId: existing.id, pages: existing.pageCount, ms: ms() };
       const res = await pool!.run(input);
       if (res.error) throw new FolioError(res.error.code, res.error.message);
@@ -160,12 +157,16 @@ export async function processInputs(
     }
   };
 
-  // Keep a bounded number of files in memory: enough to keep every worker busy.
+  // Keep a bounded number of files in memory: enough to keep every worker busy. Big files go
+  // first, so that the run does not end with one worker busy on a big file and the rest idle
+  // (the summary keeps the order the files were given in).
+  const sizeOf = new Map(files.map((f) => [f, fs.statSync(f, { throwIfNoEntry: false })?.size ?? 0] as const));
+  const queue = [...files].sort((a, b) => sizeOf.get(b)! - sizeOf.get(a)!);
   let next = 0;
   let finished = errors.length;
   const lane = async () => {
-    while (next < files.length) {
-      const file = files[next++]!;
+    while (next < queue.length) {
+      const file = queue[next++]!;
       const o = await one(file);
       outcomes.push(o);
       hooks.onFile?.(o, ++finished, total);
