@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { openDatabase, type Database } from '../db/client.ts';
 import { openPdf } from '../extractors/pdfjs.ts';
 import { ExtractPool } from '../pipelines/pool.ts';
@@ -95,10 +96,20 @@ for (let r = 0; r <= ROUNDS; r++) {
 await stopFolio(one);
 await stopFolio(all);
 
+// For reference: pdf.js as shipped, in a thread of its own (after the measured passes, so that
+// it competes with nothing).
+const stock = await new Promise<{ seconds: number[]; pushReplaced: boolean }>((resolve, reject) => {
+  const w = new Worker(new URL('./stock-pdfjs.mjs', import.meta.url), { workerData: { files, rounds: ROUNDS + 1 } });
+  w.once('message', resolve);
+  w.once('error', reject);
+});
+const stockWarm = Math.min(...stock.seconds.slice(1));
+
 const pps = (s: number) => (pages / s).toFixed(1).padStart(6);
 const ratio = (base: number, s: number) => (base / s).toFixed(2);
 console.log(`${pages} pages                                  warm (best of ${ROUNDS})        first pass (cold)`);
 console.log(`raw pdf.js getTextContent, 1 thread : ${pps(best.raw)} pages/s (baseline)   ${pps(first.raw)} pages/s`);
 console.log(`folio full path, 1 worker           : ${pps(best.one)} pages/s  ratio ${ratio(best.raw, best.one)}     ${pps(first.one)} pages/s  ratio ${ratio(first.raw, first.one)}   (goal >= 0.5)`);
 console.log(`folio full path, ${cores} workers          : ${pps(best.all)} pages/s  ratio ${ratio(best.raw, best.all)}     ${pps(first.all)} pages/s  ratio ${ratio(first.raw, first.all)}   (goal >= 1.0)`);
+console.log(`(for reference, stock pdf.js getTextContent in its own thread${stock.pushReplaced ? ', with core-js\'s replacements of push/JSON active' : ''}: ${pps(stockWarm).trim()} pages/s warm, ${pps(stock.seconds[0]!).trim()} cold; folio's baseline above runs without them)`);
 console.log(`(start-up of two embedded databases and ${1 + cores} worker threads, not in the ratios: ${startup.toFixed(1)} s)`);
