@@ -50,11 +50,13 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
         // A page with (almost) no text layer that is going to be rendered anyway is rendered
         // first: its pixels tell whether there is ink to read by OCR, and where. That spares the
         // operator list, the costly way to learn the same (it decodes every image of the page).
+        const shown = page;
+        const render = () => renderPage(shown, { dpi: opts.dpi, maxPixels: opts.maxPixels, signal: opts.signal });
         let raw: RenderedPage | undefined;
         let ink: Ink | undefined;
         const renders = opts.storeImage && opts.render !== 'none';
         if (renders && text.chars < OCR_MAX_CHARS && (opts.graphics ?? 'always') === 'auto') {
-          raw = await renderPage(page, { dpi: opts.dpi, maxPixels: opts.maxPixels, signal: opts.signal });
+          raw = await render();
           ink = inkOf(raw, raw.width / text.vp.width);
         }
         const f = await readPage(page, n, opts, text, ink);
@@ -62,7 +64,7 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
         const needsOcr = isImageOnly(f);
         const want = opts.render === 'all' || (opts.render === 'needs-ocr' && needsOcr);
         if (want && opts.storeImage) {
-          raw ??= await renderPage(page, { dpi: opts.dpi, maxPixels: opts.maxPixels, signal: opts.signal });
+          raw ??= await render();
           rendered.push(await storeRendered(raw, { thumbnailWidth: opts.thumbnailWidth, storeImage: opts.storeImage }));
         } else rendered.push({});
       } catch (err) {

@@ -562,7 +562,7 @@ export function looksTabular(words: PageWord[]): boolean {
       streak = 0;
       // Among the last four such rows, an inner edge that three of them share (the outer edges
       // of justified prose line up too).
-      if (run.length >= 3 && alignedInnerEdges(run.slice(-4)) >= 1) return true;
+      if (run.length >= 3 && sharedInnerEdge(run.slice(-4))) return true;
     } else if (++streak > 2) run = [];
   }
   return false;
@@ -580,10 +580,10 @@ function mostlyAlphanumeric(r: Row): boolean {
 }
 
 /**
- * Inner edges (left edges but the first, right edges but the last, to 2 pt) that at least three
- * of the rows have a piece on.
+ * Whether at least three of the rows have a piece on the same inner edge (left edges but the
+ * first, right edges but the last; to 2 pt).
  */
-function alignedInnerEdges(rows: Row[]): number {
+function sharedInnerEdge(rows: Row[]): boolean {
   const count = new Map<string, number>();
   for (const r of rows) {
     const seen = new Set<string>();
@@ -599,15 +599,7 @@ function alignedInnerEdges(rows: Row[]): number {
     });
     for (const k of seen) count.set(k, (count.get(k) ?? 0) + 1);
   }
-  // Distinct edges: a bin and its neighbours are one edge.
-  const hits = [...count].filter(([, n]) => n >= 3).map(([k]) => [k[0]!, Number(k.slice(1))] as const);
-  hits.sort((a, b) => (a[0] === b[0] ? a[1] - b[1] : a[0] < b[0] ? -1 : 1));
-  let edges = 0;
-  for (let i = 0; i < hits.length; i++) {
-    const prev = hits[i - 1];
-    if (!prev || prev[0] !== hits[i]![0] || hits[i]![1] - prev[1] > 1) edges++;
-  }
-  return edges;
+  return [...count.values()].some((n) => n >= 3);
 }
 
 // ------------------------------------------------------------------ entry
