@@ -120,15 +120,19 @@ export async function processInputs(
   const dbQueue = new SerialQueue();
   const serial = <T>(fn: () => Promise<T>, urgent = false): Promise<T> => dbQueue.run(fn, { urgent });
 
+  // Each file's size, read once: it orders the work (below) and is checked against the limit
+  // before the file is read. A file gone since is reported when reading it fails.
+  const sizeOf = new Map(files.map((f) => [f, fs.statSync(f, { throwIfNoEntry: false })?.size] as const));
+
   const one = async (file: string): Promise<FileOutcome> => {
     const t = performance.now();
     const name = path.basename(file);
     const ms = () => Math.round(performance.now() - t);
     let source: ReturnType<typeof describeSource> | undefined;
     try {
-      const st = await fs.promises.stat(file);
-      if (st.size > cfg.maxBytes) {
-        throw new FolioError('too_large', `${name} has ${st.size} bytes; the limit is ${cfg.maxBytes} (FOLIO_MAX_BYTES)`);
+      const bytesOnDisk = sizeOf.get(file) ?? 0;
+      if (bytesOnDisk > cfg.maxBytes) {
+        throw new FolioError('too_large', `${name} has ${bytesOnDisk} bytes; the limit is ${cfg.maxBytes} (FOLIO_MAX_BYTES)`);
       }
       const bytes = new Uint8Array(await fs.promises.readFile(file));
       const input: Input = { bytes, uri: pathToUri(file), name };
@@ -160,8 +164,7 @@ export async function processInputs(
   // Keep a bounded number of files in memory: enough to keep every worker busy. Big files go
   // first, so that the run does not end with one worker busy on a big file and the rest idle
   // (the summary keeps the order the files were given in).
-  const sizeOf = new Map(files.map((f) => [f, fs.statSync(f, { throwIfNoEntry: false })?.size ?? 0] as const));
-  const queue = [...files].sort((a, b) => sizeOf.get(b)! - sizeOf.get(a)!);
+  const queue = [...files].sort((a, b) => (sizeOf.get(b) ?? 0) - (sizeOf.get(a) ?? 0));
   let next = 0;
   let finished = errors.length;
   const lane = async () => {

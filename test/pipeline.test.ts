@@ -246,5 +246,16 @@ for (const backend of backends) {
       const ok = await processInputs([f, slowFile], cfg, db);
       assert.deepEqual(ok.outcomes.map((o) => o.status), ['done', 'done']);
     });
+
+    test('a file over the byte limit fails with too_large and the smaller one is stored', async () => {
+      const big = (await reportPdf({ pages: 3 })).bytes;
+      const small = (await pagesPdf(1)).bytes;
+      assert.ok(big.length > small.length + 100);
+      const bigFile = await tmp.write('bytes/big.pdf', big);
+      const smallFile = await tmp.write('bytes/small.pdf', small);
+      const s = await processInputs([bigFile, smallFile], { ...cfg, maxBytes: small.length + 50 }, db);
+      assert.deepEqual(s.outcomes.map((o) => [o.status, o.code]), [['failed', 'too_large'], ['done', undefined]]);
+      assert.match(s.outcomes[0]!.message!, new RegExp(`${big.length} bytes`));
+    });
   });
 }
