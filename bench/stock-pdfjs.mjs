@@ -1,19 +1,31 @@
-// Raw pdf.js getTextContent as shipped, for comparison only: run in a thread of its own, where
-// folio's fixes (extractors/natives.ts: core-js's push/JSON replacements undone, data files
-// cached) are not applied. Input: { files, rounds }; output: seconds of each pass.
+// Raw pdf.js getTextContent as shipped: pdfjs-dist's legacy build, its default options, no folio
+// code, in a thread of its own (so that none of folio's fixes in extractors/natives.ts and
+// extractors/pdfjs.ts apply: core-js's push/JSON replacements stay active, data files are read
+// from disk, wasm is compiled per document). This is the "raw single-threaded pdfjs" of the
+// throughput goal. Input workerData: { files }; each message 'pass' runs one pass over the files
+// and answers { seconds, pages, pushReplaced }.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');
-globalThis.pdfjsWorker = await import('pdfjs-dist/legacy/build/pdf.worker.mjs');
 const dir = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
 const url = (name) => path.join(dir, name) + path.sep;
+const { files } = workerData;
 
-const { files, rounds } = workerData;
-const seconds = [];
-for (let r = 0; r < rounds; r++) {
+// core-js's push throws here, V8's own (Node 20) does not.
+function pushReplaced() {
+  try {
+    Object.defineProperty([], 'length', { writable: false }).push();
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+async function pass() {
+  let pages = 0;
   const t0 = performance.now();
   for (const f of files) {
     const task = pdfjs.getDocument({
@@ -22,8 +34,6 @@ for (let r = 0; r < rounds; r++) {
       cMapUrl: url('cmaps'),
       cMapPacked: true,
       wasmUrl: url('wasm'),
-      isEvalSupported: false,
-      disableFontFace: true,
       verbosity: 0,
     });
     const doc = await task.promise;
@@ -31,16 +41,15 @@ for (let r = 0; r < rounds; r++) {
       const page = await doc.getPage(i);
       await page.getTextContent();
       page.cleanup();
+      pages++;
     }
     await doc.destroy();
   }
-  seconds.push((performance.now() - t0) / 1000);
+  return { seconds: (performance.now() - t0) / 1000, pages, pushReplaced: pushReplaced() };
 }
-// core-js's push throws here, V8's own (Node 20) does not.
-let pushReplaced = false;
-try {
-  Object.defineProperty([], 'length', { writable: false }).push();
-} catch {
-  pushReplaced = true;
-}
-parentPort.postMessage({ seconds, pushReplaced });
+
+parentPort.on('message', async (msg) => {
+  if (msg === 'pass') parentPort.postMessage(await pass());
+  else if (msg === 'close') parentPort.close();
+});
+parentPort.postMessage('ready');
