@@ -34,13 +34,20 @@ export type ExtractConfig = Pick<Config, 'maxPages' | 'maxPixels' | 'maxBytes' |
 
 /** The source record of an input, before anything is parsed: used for failures too. */
 export function describeSource(input: Input): Document['source'] {
-  const s = sniff(input.bytes);
+  return sourceRecord(input, input.bytes, input.bytes.length, sha256(input.bytes));
+}
+
+/**
+ * The source record from a file's first bytes (enough to tell what it is), its size and digest:
+ * for a file too big to hold in memory, hashed as a stream.
+ */
+export function sourceRecord(at: Omit<Input, 'bytes'>, head: Uint8Array, bytes: number, digest: string): Document['source'] {
   return {
-    uri: input.uri,
-    name: input.name,
-    mime: s?.mime ?? input.declaredMime ?? mimeFromName(input.name) ?? 'application/octet-stream',
-    bytes: input.bytes.length,
-    sha256: sha256(input.bytes),
+    uri: at.uri,
+    name: at.name,
+    mime: sniff(head)?.mime ?? at.declaredMime ?? mimeFromName(at.name) ?? 'application/octet-stream',
+    bytes,
+    sha256: digest,
   };
 }
 

@@ -1,6 +1,7 @@
 // `folio process`: expand paths/dirs/globs, extract each file in the worker pool, persist each
 // Document in its own transaction (or record its failure), and summarise the run. One bad file
 // never stops the others.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,10 +12,10 @@ import { asFolioError, FolioError, type ErrorCode } from '../schemas/errors.ts';
 import { BlobStore } from '../db/blobs.ts';
 import type { Database } from '../db/client.ts';
 import { findDone, persistDocument, recordFailure } from '../db/persist.ts';
-import { describeSource, PIPELINE_VERSION, type Input } from './extract.ts';
+import { describeSource, PIPELINE_VERSION, sourceRecord, type Input } from './extract.ts';
 import { ExtractPool } from './pool.ts';
 import { SerialQueue } from './serial.ts';
-import { SUPPORTED_EXTENSIONS } from './sniff.ts';
+import { SNIFF_BYTES, SUPPORTED_EXTENSIONS } from './sniff.ts';
 
 export interface FileOutcome {
   file: string;
@@ -131,11 +132,14 @@ export async function processInputs(
     let source: ReturnType<typeof describeSource> | undefined;
     try {
       const bytesOnDisk = sizeOf.get(file) ?? 0;
+      const uri = pathToUri(file);
       if (bytesOnDisk > cfg.maxBytes) {
-        throw new FolioError('too_large', `${name} has ${bytesOnDisk} bytes; the limit is ${cfg.maxBytes} (FOLIO_MAX_BYTES)`);
+        // Never held in memory, but recorded like any other failure (hashed as a stream).
+        source = await describeFile(file, { uri, name });
+        throw new FolioError('too_large', `${name} has ${source.bytes} bytes; the limit is ${cfg.maxBytes} (FOLIO_MAX_BYTES)`);
       }
       const bytes = new Uint8Array(await fs.promises.readFile(file));
-      const input: Input = { bytes, uri: pathToUri(file), name };
+      const input: Input = { bytes, uri, name };
       const src = (source = describeSource(input));
       const existing = await serial(() => findDone(database, src.sha256, PIPELINE_VERSION), true);
       if (existing) return { file, status: 'skipped', documentId: existing.id, pages: existing.pageCount, ms: ms() };
@@ -203,6 +207,23 @@ export async function processInputs(
     errors: errorsByCode,
     outcomes: ordered,
   };
+}
+
+/** A file's source record without reading it into memory: its head is sniffed, its bytes hashed as a stream. */
+async function describeFile(file: string, at: Omit<Input, 'bytes'>): Promise<ReturnType<typeof describeSource>> {
+  const hash = createHash('sha256');
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  let bytes = 0;
+  for await (const chunk of fs.createReadStream(file) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    bytes += chunk.length;
+    if (headBytes < SNIFF_BYTES) {
+      head.push(chunk.subarray(0, SNIFF_BYTES - headBytes));
+      headBytes += head.at(-1)!.length;
+    }
+  }
+  return sourceRecord(at, Buffer.concat(head), bytes, hash.digest('hex'));
 }
 
 function pathToUri(file: string): string {

@@ -6,11 +6,14 @@ export interface Sniffed {
   mime: string;
 }
 
+/** How many leading bytes `sniff` looks at. */
+export const SNIFF_BYTES = 1024;
+
 export function sniff(bytes: Uint8Array): Sniffed | undefined {
   const b = bytes;
   const ascii = (i: number, n: number) => String.fromCharCode(...b.subarray(i, i + n));
   // %PDF- may follow a little junk (some generators prepend bytes); pdf.js tolerates it too.
-  const head = Buffer.from(b.subarray(0, 1024)).toString('latin1');
+  const head = Buffer.from(b.subarray(0, SNIFF_BYTES)).toString('latin1');
   if (head.includes('%PDF-')) return { kind: 'pdf', mime: 'application/pdf' };
   if (b.length >= 8 && b[0] === 0x89 && ascii(1, 3) === 'PNG') return { kind: 'image', mime: 'image/png' };
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return { kind: 'image', mime: 'image/jpeg' };

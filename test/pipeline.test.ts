@@ -1,6 +1,7 @@
 // folio process end to end, against each database back end: real generated PDFs and images,
 // bad inputs with their error codes, idempotency, and what is stored (content, order, boxes).
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Database } from '../db/client.ts';
 import { loadDocument } from '../db/persist.ts';
@@ -248,7 +249,8 @@ for (const backend of backends) {
     });
 
     test('a file over the byte limit fails with too_large and the smaller one is stored', async () => {
-      const big = (await reportPdf({ pages: 3 })).bytes;
+      // Bytes no other test of this file stores (a document already done is never marked failed).
+      const big = (await reportPdf({ pages: 3, wordsPerParagraph: 31 })).bytes;
       const small = (await pagesPdf(1)).bytes;
       assert.ok(big.length > small.length + 100);
       const bigFile = await tmp.write('bytes/big.pdf', big);
@@ -256,6 +258,12 @@ for (const backend of backends) {
       const s = await processInputs([bigFile, smallFile], { ...cfg, maxBytes: small.length + 50 }, db);
       assert.deepEqual(s.outcomes.map((o) => [o.status, o.code]), [['failed', 'too_large'], ['done', undefined]]);
       assert.match(s.outcomes[0]!.message!, new RegExp(`${big.length} bytes`));
+      // The big file is recorded against its own document (hashed as a stream, never parsed).
+      const r = await db.query(`select id, filename, status, error_code, mime, bytes, sha256 from documents where id = $1`, [s.outcomes[0]!.documentId]);
+      assert.deepEqual(
+        r.rows.map((x) => [x.id, x.status, x.error_code, x.mime, Number(x.bytes), x.sha256]),
+        [[s.outcomes[0]!.documentId, 'failed', 'too_large', 'application/pdf', big.length, createHash('sha256').update(big).digest('hex')]],
+      );
     });
   });
 }
