@@ -225,15 +225,4 @@ describe('parseValue', () => {
       assert.equal(parseValue(text), undefined, `parseValue(${JSON.stringify(text)}) is undefined`);
     }
   });
-
-  test('fast enough to run on every cell', () => {
-    const texts = ['1,234,567', '(3.2%)', '$1,200.50', '31 Mar 2024', 'North', '', 'March 31, 2024', '12-34', '1 234,56', 'Total revenue'];
-    const n = 200_000;
-    const t0 = performance.now();
-    let typed = 0;
-    for (let i = 0; i < n; i++) if (parseValue(texts[i % texts.length]!)) typed++;
-    const ms = performance.now() - t0;
-    assert.equal(typed, (n / texts.length) * 6);
-    assert.ok(ms < 5000, `${n} cells in ${ms.toFixed(0)} ms`);
-  });
 });
