@@ -41,6 +41,9 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
     const facts: PageFacts[] = [];
     const rendered: { image?: string; thumbnail?: string }[] = [];
     let failedPages = 0;
+    // A page's decoded images are dropped one page late: an image the next page shows too (a
+    // scan repeated, a logo) is then copied by pdf.js instead of decoded again.
+    let previous: PDFPageProxy | undefined;
     for (let n = 1; n <= doc.numPages; n++) {
       if (opts.signal?.aborted) throw new FolioError('timeout', `time limit reached at page ${n} of ${doc.numPages}`);
       let page: PDFPageProxy | undefined;
@@ -82,9 +85,11 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
         });
         rendered.push({});
       } finally {
-        page?.cleanup();
+        previous?.cleanup();
+        previous = page;
       }
     }
+    previous?.cleanup();
     if (doc.numPages > 0 && failedPages === doc.numPages) {
       throw new FolioError('corrupt_pdf', `no page of the PDF could be read (${warnings[0]?.message ?? ''})`);
     }
