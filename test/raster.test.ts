@@ -218,6 +218,29 @@ test('a page without text needs OCR when something is drawn on it, rendered firs
   assert.equal(rendered.pages[0]!.blocks.length, 0);
 });
 
+test('an image shown on several pages (a repeated scan, a logo) is drawn on each of them', async () => {
+  // One image XObject of 700x500 px (big enough that pdf.js shares it between pages rather than
+  // decoding it per page), drawn 350x250 pt at a different place on each of three pages.
+  const gray = await sharp({ create: { width: 700, height: 500, channels: 3, background: { r: 90, g: 90, b: 90 } } }).png().toBuffer();
+  const doc = await PDFDocument.create();
+  const image = await doc.embedPng(gray);
+  const at = [50, 150, 250];
+  for (const x of at) doc.addPage([612, 792]).drawImage(image, { x, y: 792 - 100 - 250, width: 350, height: 250 });
+  const bytes = await doc.save();
+  const cfg = { ...loadConfig({ logLevel: 'silent' }, {}), graphics: 'auto' as const, render: 'needs-ocr' as const };
+  const { sink } = memorySink();
+  const out = await extractDocument({ bytes, uri: 'mem://r', name: 'r.pdf' }, cfg, { storeImage: sink });
+  assert.deepEqual(out.pages.map((p) => p.needsOcr), [true, true, true]);
+  out.pages.forEach((p, i) => {
+    const fig = p.blocks.find((b) => b.type === 'figure');
+    assert.ok(fig, `a figure on page ${i + 1}`);
+    const want = { x0: at[i]!, y0: 100, x1: at[i]! + 350, y1: 350 };
+    for (const [k, v] of Object.entries(want)) {
+      assert.ok(Math.abs(fig.bbox[k as keyof typeof fig.bbox] - v) <= 2, `page ${i + 1} ${k} ${fig.bbox[k as keyof typeof fig.bbox]} vs ${v}`);
+    }
+  });
+});
+
 test('pdf.js leaves the engine its own push and JSON, and wasm is compiled once per bytes', async () => {
   await preloadPdfWorker();
   await openPdf(await textlessPdf());
