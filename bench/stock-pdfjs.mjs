@@ -4,10 +4,10 @@
 // from disk, wasm is compiled per document). This is the "raw single-threaded pdfjs" of the
 // throughput goal. Input workerData: { files }; each message 'pass' runs one pass over the files
 // and answers { seconds, pages, pushReplaced }.
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
+import { textContentPass } from './text-pass.mjs';
 
 const pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');
 const dir = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
@@ -24,32 +24,10 @@ function pushReplaced() {
   }
 }
 
-async function pass() {
-  let pages = 0;
-  const t0 = performance.now();
-  for (const f of files) {
-    const task = pdfjs.getDocument({
-      data: new Uint8Array(fs.readFileSync(f)),
-      standardFontDataUrl: url('standard_fonts'),
-      cMapUrl: url('cmaps'),
-      cMapPacked: true,
-      wasmUrl: url('wasm'),
-      verbosity: 0,
-    });
-    const doc = await task.promise;
-    for (let i = 1; i <= doc.numPages; i++) {
-      const page = await doc.getPage(i);
-      await page.getTextContent();
-      page.cleanup();
-      pages++;
-    }
-    await doc.destroy();
-  }
-  return { seconds: (performance.now() - t0) / 1000, pages, pushReplaced: pushReplaced() };
-}
+const open = (data) =>
+  pdfjs.getDocument({ data, standardFontDataUrl: url('standard_fonts'), cMapUrl: url('cmaps'), cMapPacked: true, wasmUrl: url('wasm'), verbosity: 0 }).promise;
 
 parentPort.on('message', async (msg) => {
-  if (msg === 'pass') parentPort.postMessage(await pass());
-  else if (msg === 'close') parentPort.close();
+  if (msg === 'pass') parentPort.postMessage({ ...(await textContentPass(files, open)), pushReplaced: pushReplaced() });
 });
 parentPort.postMessage('ready');

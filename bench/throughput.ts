@@ -19,26 +19,14 @@ import { ExtractPool } from '../pipelines/pool.ts';
 import { blobDirOf, processInputs } from '../pipelines/process.ts';
 import { loadConfig, type Config } from '../schemas/config.ts';
 import { benchDir } from './common.ts';
+import { textContentPass } from './text-pass.mjs';
 
 const dir = path.join(benchDir(), 'throughput');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.pdf')).sort().map((f) => path.join(dir, f));
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
 
-async function rawTextContent(): Promise<{ pages: number; seconds: number }> {
-  let pages = 0;
-  const t0 = performance.now();
-  for (const f of files) {
-    const doc = await openPdf(new Uint8Array(fs.readFileSync(f)));
-    for (let i = 1; i <= doc.numPages; i++) {
-      const page = await doc.getPage(i);
-      await page.getTextContent();
-      page.cleanup();
-      pages++;
-    }
-    await doc.destroy();
-  }
-  return { pages, seconds: (performance.now() - t0) / 1000 };
-}
+/** The stricter baseline: the same calls through folio's own pdf.js set-up, in this thread. */
+const rawTextContent = () => textContentPass(files, (data) => openPdf(data));
 
 interface Folio {
   workers: number;
