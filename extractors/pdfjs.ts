@@ -3,13 +3,14 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { compileWasmOnce, restoreNatives } from './natives.ts';
+import { compileWasmOnce, inflateInThread, restoreNatives } from './natives.ts';
 import * as pdfjs from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { FolioError } from '../schemas/errors.ts';
 
 restoreNatives();
 compileWasmOnce();
+inflateInThread();
 
 export { pdfjs };
 export type { PDFDocumentProxy, PDFPageProxy };

@@ -1,13 +1,11 @@
 // Rasterizing PDF pages: sizes from dpi and /Rotate, pixels where things were drawn, stored PNG and
 // thumbnail. Inputs are generated here with pdf-lib.
 import { test } from 'node:test';
-import vm from 'node:vm';
 import assert from 'node:assert/strict';
 import { PDFDocument, StandardFonts, degrees, rgb } from 'pdf-lib';
 import sharp from 'sharp';
 import { FolioError } from '../schemas/errors.ts';
 import { openPdf, preloadPdfWorker } from '../extractors/pdfjs.ts';
-import { nativesIntact } from '../extractors/natives.ts';
 import { extractDocument } from '../pipelines/extract.ts';
 import { loadConfig } from '../schemas/config.ts';
 import { renderPage, storeRendered } from '../extractors/raster.ts';
@@ -239,23 +237,4 @@ test('an image shown on several pages (a repeated scan, a logo) is drawn on each
       assert.ok(Math.abs(fig.bbox[k as keyof typeof fig.bbox] - v) <= 2, `page ${i + 1} ${k} ${fig.bbox[k as keyof typeof fig.bbox]} vs ${v}`);
     }
   });
-});
-
-test('pdf.js leaves the engine its own push and JSON, and wasm is compiled once per bytes', async () => {
-  await preloadPdfWorker();
-  await openPdf(await textlessPdf());
-  assert.equal(nativesIntact(), true);
-  // core-js's replacements claim to be [native code], so compare behaviour with a fresh realm:
-  // on a non-writable length, V8's own push (no arguments) does not throw, core-js's does.
-  const probe = `(() => { try { Object.defineProperty([], 'length', { writable: false }).push(); return 'quiet'; } catch (e) { return 'throws'; } })()`;
-  assert.equal(vm.runInThisContext(probe), vm.runInNewContext(probe));
-  // The smallest valid module: magic and version.
-  const bytes = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
-  const a = (await WebAssembly.instantiate(bytes)) as unknown as WebAssembly.WebAssemblyInstantiatedSource;
-  const b = (await WebAssembly.instantiate(bytes)) as unknown as WebAssembly.WebAssemblyInstantiatedSource;
-  assert.ok(a.instance instanceof WebAssembly.Instance && b.instance instanceof WebAssembly.Instance);
-  assert.notEqual(a.instance, b.instance);
-  assert.equal(a.module, b.module, 'the same bytes object is compiled once');
-  const c = (await WebAssembly.instantiate(new Uint8Array(bytes))) as unknown as WebAssembly.WebAssemblyInstantiatedSource;
-  assert.notEqual(c.module, a.module, 'other bytes are compiled anew');
 });

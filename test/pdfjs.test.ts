@@ -1,0 +1,90 @@
+// folio's set-up of pdf.js in a thread: the engine's own push and JSON, wasm compiled once, and
+// compressed streams inflated in the thread. Inputs are generated here with pdf-lib and zlib.
+import { test } from 'node:test';
+import vm from 'node:vm';
+import zlib from 'node:zlib';
+import assert from 'node:assert/strict';
+import { PDFDict, PDFDocument, PDFName, StandardFonts, rgb } from 'pdf-lib';
+import { openPdf, preloadPdfWorker } from '../extractors/pdfjs.ts';
+import { nativesIntact } from '../extractors/natives.ts';
+import { extractDocument } from '../pipelines/extract.ts';
+import { loadConfig } from '../schemas/config.ts';
+import { memorySink } from './support/sink.ts';
+
+async function textlessPdf(): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const p = doc.addPage([612, 792]);
+  p.drawRectangle({ x: 100, y: 392, width: 200, height: 200, color: rgb(0.3, 0.3, 0.3) });
+  return doc.save();
+}
+
+test('pdf.js leaves the engine its own push and JSON, and wasm is compiled once per bytes', async () => {
+  await preloadPdfWorker();
+  await openPdf(await textlessPdf());
+  assert.equal(nativesIntact(), true);
+  // core-js's replacements claim to be [native code], so compare behaviour with a fresh realm:
+  // on a non-writable length, V8's own push (no arguments) does not throw, core-js's does.
+  const probe = `(() => { try { Object.defineProperty([], 'length', { writable: false }).push(); return 'quiet'; } catch (e) { return 'throws'; } })()`;
+  assert.equal(vm.runInThisContext(probe), vm.runInNewContext(probe));
+  // The smallest valid module: magic and version.
+  const bytes = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+  const a = (await WebAssembly.instantiate(bytes)) as unknown as WebAssembly.WebAssemblyInstantiatedSource;
+  const b = (await WebAssembly.instantiate(bytes)) as unknown as WebAssembly.WebAssemblyInstantiatedSource;
+  assert.ok(a.instance instanceof WebAssembly.Instance && b.instance instanceof WebAssembly.Instance);
+  assert.notEqual(a.instance, b.instance);
+  assert.equal(a.module, b.module, 'the same bytes object is compiled once');
+  const c = (await WebAssembly.instantiate(new Uint8Array(bytes))) as unknown as WebAssembly.WebAssemblyInstantiatedSource;
+  assert.notEqual(c.module, a.module, 'other bytes are compiled anew');
+});
+
+/** Push chunks through a DecompressionStream and gather what comes out. */
+async function inflate(format: string, chunks: BufferSource[]): Promise<Buffer> {
+  const ds = new DecompressionStream(format as CompressionFormat);
+  const writer = ds.writable.getWriter();
+  for (const c of chunks) void writer.write(c).catch(() => {});
+  void writer.close().catch(() => {});
+  const out: Uint8Array[] = [];
+  for await (const c of ds.readable) out.push(c);
+  return Buffer.concat(out);
+}
+
+test('compressed streams are inflated in the thread: same bytes out, same errors', async () => {
+  await preloadPdfWorker();
+  assert.equal((globalThis.DecompressionStream as unknown as { __folioInThread?: boolean }).__folioInThread, true);
+  const text = Buffer.from(Array.from({ length: 500 }, (_, i) => `BT /F1 12 Tf 72 ${i} Td (in-thread inflate ${i * 7919}) Tj ET`).join('\n'));
+  const deflated = zlib.deflateSync(text);
+  // Several chunks of every BufferSource kind: Uint8Array, ArrayBuffer, DataView.
+  const a = deflated.subarray(0, 100);
+  const b = deflated.buffer.slice(deflated.byteOffset + 100, deflated.byteOffset + 200);
+  const c = new DataView(deflated.buffer, deflated.byteOffset + 200, deflated.byteLength - 200);
+  assert.deepEqual(await inflate('deflate', [a, b, c]), text);
+  assert.deepEqual(await inflate('deflate-raw', [zlib.deflateRawSync(text)]), text);
+  assert.deepEqual(await inflate('gzip', [zlib.gzipSync(text)]), text);
+  // Streams composed the standard way (PGlite reads gzip data like this) work too.
+  const piped = new Blob([zlib.gzipSync(text)]).stream().pipeThrough(new DecompressionStream('gzip'));
+  assert.equal(await new Response(piped).text(), text.toString());
+  // Truncated and corrupt data error the stream: that is what makes pdf.js use its own inflater.
+  await assert.rejects(inflate('deflate', [deflated.subarray(0, deflated.length - 40)]));
+  await assert.rejects(inflate('deflate', [Buffer.from('not deflate data at all')]));
+  assert.throws(() => new DecompressionStream('lzma' as CompressionFormat), TypeError);
+});
+
+test('a content stream that zlib refuses (bad checksum) is read whole by the inflater of pdf.js', async () => {
+  const doc = await PDFDocument.create();
+  const helvetica = await doc.embedFont(StandardFonts.Helvetica);
+  const page = doc.addPage([612, 792]);
+  page.drawText('x', { x: 0, y: 0, size: 1, font: helvetica }); // puts the font in the page's resources
+  const fontKey = page.node.Resources()!.lookup(PDFName.of('Font'), PDFDict)!.keys()[0]!.asString();
+  const lines = [`BT ${fontKey} 24 Tf 72 740 Td (FIRST LINE) Tj ET`];
+  for (let i = 0; i < 40; i++) lines.push(`BT ${fontKey} 10 Tf 72 ${700 - 14 * i} Td (line ${i} of ${i * 7919}) Tj ET`);
+  const deflated = Buffer.from(zlib.deflateSync(Buffer.from(lines.join('\n'))));
+  for (let i = 1; i <= 4; i++) deflated[deflated.length - i]! ^= 0x5a; // the Adler-32 at the end
+  await assert.rejects(inflate('deflate', [deflated]), 'zlib checks the checksum');
+  page.node.set(PDFName.of('Contents'), doc.context.register(doc.context.stream(deflated, { Filter: 'FlateDecode' })));
+  const bytes = await doc.save();
+  const cfg = { ...loadConfig({ logLevel: 'silent' }, {}), render: 'none' as const };
+  const out = await extractDocument({ bytes, uri: 'mem://adler', name: 'adler.pdf' }, cfg, { storeImage: memorySink().sink });
+  const got = out.pages[0]!.blocks.flatMap((b) => b.lines.map((l) => l.text));
+  assert.equal(got[0], 'FIRST LINE');
+  assert.deepEqual(got.slice(1), Array.from({ length: 40 }, (_, i) => `line ${i} of ${i * 7919}`));
+});
