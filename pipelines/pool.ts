@@ -18,8 +18,17 @@ interface Pending {
 
 interface Slot {
   worker: Worker;
-  busy?: { pending: Pending; timer: NodeJS.Timeout };
+  /** Jobs handed to the thread, in order: the first runs (under `timer`), the next waits there. */
+  jobs: Pending[];
+  timer?: NodeJS.Timeout;
 }
+
+/**
+ * Jobs handed to a thread at once. The thread runs them one after another; the second waits in
+ * its port, so the thread starts on it the moment it is done with the first, instead of waiting
+ * for the main thread (often busy storing the previous Document) to send it one.
+ */
+const IN_FLIGHT = 2;
 
 const ENTRY = new URL('./thread.mjs', import.meta.url);
 
@@ -40,6 +49,8 @@ export class ExtractPool {
   constructor(
     readonly size: number,
     private readonly cfg: ExtractConfig & { timeoutMs: number; blobDir: string },
+    /** The thread's code; tests swap in their own to drive the scheduling. */
+    private readonly entry: URL = ENTRY,
   ) {
     for (let i = 0; i < Math.max(1, size); i++) this.slots.push(this.spawn());
   }
@@ -63,34 +74,47 @@ export class ExtractPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(ENTRY, { workerData: { cfg: this.cfg }, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
-    const slot: Slot = { worker };
+    const worker = new Worker(this.entry, { workerData: { cfg: this.cfg }, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+    const slot: Slot = { worker, jobs: [] };
     worker.on('message', (msg: JobResult) => this.finish(slot, msg));
     worker.on('error', (err) => this.replace(slot, { code: 'internal', message: `worker crashed: ${err.message}` }));
     worker.on('exit', (code) => {
-      if (!this.closed && slot.busy) this.replace(slot, { code: 'internal', message: `worker exited with code ${code}` });
+      if (!this.closed && slot.jobs.length) this.replace(slot, { code: 'internal', message: `worker exited with code ${code}` });
     });
     worker.unref();
     return slot;
   }
 
+  /** The time limit runs for the job the thread is on, from the moment it starts on it. */
+  private arm(slot: Slot): void {
+    clearTimeout(slot.timer);
+    slot.timer = undefined;
+    const head = slot.jobs[0];
+    if (!head) return;
+    slot.timer = setTimeout(() => {
+      const e = new FolioError('timeout', `${head.input.name}: no result within ${this.cfg.timeoutMs} ms (FOLIO_TIMEOUT_MS)`);
+      this.replace(slot, { code: e.code, message: e.message });
+    }, this.cfg.timeoutMs);
+  }
+
   private finish(slot: Slot, result: JobResult): void {
-    const busy = slot.busy;
-    if (!busy) return;
-    clearTimeout(busy.timer);
-    slot.busy = undefined;
-    busy.pending.resolve(result);
+    const done = slot.jobs.shift();
+    if (!done) return;
+    this.arm(slot);
+    done.resolve(result);
     this.pump();
   }
 
-  /** Fail the slot's job, throw the thread away and start a fresh one in its place. */
+  /**
+   * Fail the job the thread was on, throw the thread away and start a fresh one in its place.
+   * Jobs that were waiting behind it never started: they go back to the front of the queue.
+   */
   private replace(slot: Slot, error: { code: ErrorCode; message: string }): void {
-    const busy = slot.busy;
-    if (busy) {
-      clearTimeout(busy.timer);
-      slot.busy = undefined;
-      busy.pending.resolve({ error });
-    }
+    clearTimeout(slot.timer);
+    const [failed, ...waiting] = slot.jobs;
+    slot.jobs = [];
+    this.queue.unshift(...waiting);
+    failed?.resolve({ error });
     const i = this.slots.indexOf(slot);
     if (i < 0 || this.closed) return;
     slot.worker.removeAllListeners();
@@ -99,17 +123,16 @@ export class ExtractPool {
     this.pump();
   }
 
+  /** Hand out queued jobs, least loaded thread first. */
   private pump(): void {
-    for (const slot of this.slots) {
-      if (slot.busy || this.queue.length === 0) continue;
-      const pending = this.queue.shift()!;
-      const timer = setTimeout(() => {
-        const e = new FolioError('timeout', `${pending.input.name}: no result within ${this.cfg.timeoutMs} ms (FOLIO_TIMEOUT_MS)`);
-        this.replace(slot, { code: e.code, message: e.message });
-      }, this.cfg.timeoutMs);
-      slot.busy = { pending, timer };
-      const bytes = pending.input.bytes;
-      slot.worker.postMessage({ ...pending.input, bytes });
+    for (let depth = 0; depth < IN_FLIGHT; depth++) {
+      for (const slot of this.slots) {
+        if (slot.jobs.length > depth || this.queue.length === 0) continue;
+        const pending = this.queue.shift()!;
+        slot.jobs.push(pending);
+        if (slot.jobs.length === 1) this.arm(slot);
+        slot.worker.postMessage(pending.input);
+      }
     }
   }
 }

@@ -147,7 +147,7 @@ export async function processInputs(
       if (res.error) throw new FolioError(res.error.code, res.error.message);
       const doc = res.doc!;
       const blob = bytes.length ? await blobs.put(bytes, src.mime) : undefined;
-      const saved = await serial(() => persistDocument(database, doc, blob)).catch((err: unknown) => {
+      const saved = await serial(() => persistDocument(database, doc, { blob, validated: true })).catch((err: unknown) => {
         // Driver errors quote the whole statement and its parameters: keep the server's reason.
         const cause = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
         throw new FolioError('db_error', `storing ${name} failed: ${cause}`.slice(0, 2000));
@@ -165,7 +165,8 @@ export async function processInputs(
     }
   };
 
-  // Keep a bounded number of files in memory: enough to keep every worker busy. Big files go
+  // Keep a bounded number of files in memory: enough to keep every worker busy (two jobs in its
+  // hands, and two more read, hashed and looked up while the main thread stores). Big files go
   // first, so that the run does not end with one worker busy on a big file and the rest idle
   // (the summary keeps the order the files were given in).
   const queue = [...files].sort((a, b) => (sizeOf.get(b) ?? 0) - (sizeOf.get(a) ?? 0));
@@ -180,7 +181,7 @@ export async function processInputs(
     }
   };
   try {
-    await Promise.all(Array.from({ length: size * 2 }, lane));
+    await Promise.all(Array.from({ length: size * 4 }, lane));
   } finally {
     if (!sharedPool) await pool?.close();
   }

@@ -12,15 +12,19 @@ const warm = import('../extractors/pdfjs.ts').then((m) => m.preloadPdfWorker());
 const { cfg } = workerData as { cfg: ExtractConfig & { blobDir: string } };
 const blobs = new BlobStore(cfg.blobDir);
 
-parentPort!.on('message', async (input: Input) => {
-  let result: JobResult;
+async function run(input: Input): Promise<JobResult> {
   try {
     await warm;
-    const doc = await extractDocument(input, cfg, { storeImage: (bytes, type) => blobs.put(bytes, type) });
-    result = { doc };
+    return { doc: await extractDocument(input, cfg, { storeImage: (bytes, type) => blobs.put(bytes, type) }) };
   } catch (err) {
     const e = asFolioError(err);
-    result = { error: { code: e.code, message: e.message } };
+    return { error: { code: e.code, message: e.message } };
   }
-  parentPort!.postMessage(result);
+}
+
+// The pool may hand over the next job before this one is done: jobs run one at a time, in order,
+// and each result goes back as soon as it is ready.
+let last: Promise<void> = Promise.resolve();
+parentPort!.on('message', (input: Input) => {
+  last = last.then(async () => parentPort!.postMessage(await run(input)));
 });
