@@ -46,12 +46,22 @@ function documentValues(source: Source, pipelineVersion: string) {
   };
 }
 
+export interface PersistOptions {
+  /** Blob key of the source file's bytes. */
+  blob?: string;
+  /**
+   * The Document was just validated by extractDocument (in a worker thread: structured cloning
+   * keeps it as it was), so it is not validated again. Anything else is always validated.
+   */
+  validated?: boolean;
+}
+
 /**
  * Store a validated Document with its pages, blocks, tables and table cells in one transaction. A document already
  * stored as done for the same (sha256, pipeline version) is left alone; a failed one is replaced.
  */
-export async function persistDocument(database: Database, doc: Document, blob?: string): Promise<PersistResult> {
-  DocumentSchema.parse(doc); // never persist an invalid Document
+export async function persistDocument(database: Database, doc: Document, { blob, validated = false }: PersistOptions = {}): Promise<PersistResult> {
+  if (!validated) DocumentSchema.parse(doc); // never persist an invalid Document
   return database.db.transaction(async (tx) => {
     const values = {
       ...documentValues(doc.source, doc.pipelineVersion),

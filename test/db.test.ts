@@ -61,7 +61,7 @@ for (const backend of backends) {
       const database = await open(backend, t);
       const doc = sampleDocument();
       assert.equal(await findDone(database, doc.source.sha256, doc.pipelineVersion), undefined);
-      const r = await persistDocument(database, doc, 'blobkey');
+      const r = await persistDocument(database, doc, { blob: 'blobkey' });
       assert.equal(r.inserted, true);
       assert.match(r.documentId, /^[0-9a-f-]{36}$/);
       assert.deepEqual(await counts(database), { documents: 1, pages: 2, blocks: blockCount(doc) });
