@@ -252,7 +252,8 @@ function tableFromRows(t: TableRow, cells: TableCellRow[]): Table {
  * Bulk insert: the rows travel as ONE JSON parameter that the server expands with
  * jsonb_to_recordset, instead of a statement with a parameter per value. Same SQL on PostgreSQL
  * and PGlite, still fully parameterized (identifiers come from the Drizzle schema), and several
- * times faster on PGlite, where binding thousands of parameters dominates.
+ * times faster on PGlite, where binding thousands of parameters dominates. The server's cost is
+ * then parsing that JSON, so nulls are left out of it: a missing key reads as NULL.
  */
 async function insertChunked(db: Db, table: typeof pages | typeof blocks | typeof tables | typeof tableCells, rows: Record<string, unknown>[]): Promise<void> {
   if (rows.length === 0) return;
@@ -261,7 +262,14 @@ async function insertChunked(db: Db, table: typeof pages | typeof blocks | typeo
   const defs = columns.map(([, c]) => `"${c.name}" ${c.getSQLType()}`).join(', ');
   for (let i = 0; i < rows.length; i += CHUNK) {
     const json = JSON.stringify(
-      rows.slice(i, i + CHUNK).map((r) => Object.fromEntries(columns.map(([key, c]) => [c.name, r[key] instanceof Date ? (r[key] as Date).toISOString() : (r[key] ?? null)]))),
+      rows.slice(i, i + CHUNK).map((r) => {
+        const o: Record<string, unknown> = {};
+        for (const [key, c] of columns) {
+          const v = r[key];
+          if (v != null) o[c.name] = v instanceof Date ? v.toISOString() : v;
+        }
+        return o;
+      }),
     );
     await db.execute(sql`insert into ${table} (${sql.raw(names)}) select ${sql.raw(names)} from jsonb_to_recordset(${json}::jsonb) as x(${sql.raw(defs)})`);
   }
