@@ -306,11 +306,24 @@ export interface PageWord {
   bold: boolean;
 }
 
+/**
+ * A page's text as lines, direction by direction (each in its canonical frame). Words and lines
+ * are the costly part of layout; the stages that read them (the table look, table detection and
+ * the layout itself) share one build. It reflects the runs' weights when it was built.
+ */
+export interface PageLines {
+  groups: { angle: number; lines: CLine[] }[];
+}
+
+export function pageLines(runs: TextRun[]): PageLines {
+  return { groups: [...groupByAngle(runs)].map(([angle, group]) => ({ angle, lines: wordsToLines(runsToWords(group, angle)) })) };
+}
+
 /** Every word of the page (fragments joined), in display space. */
-export function pageWords(runs: TextRun[]): PageWord[] {
+export function pageWords(text: TextRun[] | PageLines): PageWord[] {
   const out: PageWord[] = [];
-  for (const [angle, group] of groupByAngle(runs)) {
-    for (const line of wordsToLines(runsToWords(group, angle))) {
+  for (const { angle, lines } of (Array.isArray(text) ? pageLines(text) : text).groups) {
+    for (const line of lines) {
       for (const w of line.words) out.push({ text: w.text, bbox: boxToDisplay(w.x0, w.top, w.x1, w.bottom, angle), angle, size: w.size, bold: w.bold });
     }
   }
@@ -325,10 +338,16 @@ export function centerInside(b: BBox, regions: BBox[]): boolean {
 
 /**
  * Runs of one page -> raw blocks, each direction laid out in its own frame. Words whose centre
- * lies in a `claimed` region (a table) are left to the stage that claimed it.
+ * lies in a `claimed` region (a table) are left to the stage that claimed it. `built` is the
+ * page's lines if they were built already (used as they are when nothing is claimed; they are
+ * consumed).
  */
-export function layoutRuns(runs: TextRun[], claimed: BBox[] = []): RawBlock[] {
+export function layoutRuns(runs: TextRun[], claimed: BBox[] = [], built?: PageLines): RawBlock[] {
   const out: RawBlock[] = [];
+  if (built && claimed.length === 0) {
+    for (const { angle, lines } of built.groups) for (const blk of linesToBlocks(lines)) out.push(toRawBlock(blk, angle));
+    return out;
+  }
   for (const [angle, group] of groupByAngle(runs)) {
     let words = runsToWords(group, angle);
     if (claimed.length) words = words.filter((w) => !centerInside(boxToDisplay(w.x0, w.top, w.x1, w.bottom, angle), claimed));

@@ -4,7 +4,7 @@ import { Table as TableSchema, tableGrid, type Cell, type Page, type Table } fro
 import { FolioError } from '../schemas/errors.ts';
 import type { BBox } from '../schemas/document.ts';
 import { pageGraphics, isWhite, type PageGraphics } from './graphics.ts';
-import { centerInside, classifyDocument, layoutRuns, pageWords, toBlocks, unionBoxes, type PageLayout, type RawBlock, type TextRun } from './layout.ts';
+import { centerInside, classifyDocument, layoutRuns, pageLines, pageWords, toBlocks, unionBoxes, type PageLayout, type PageLines, type RawBlock, type TextRun } from './layout.ts';
 import { assembleTables, detectTables, looksTabular, type AssembledTable, type PageTable, type PlacedTable } from './tables.ts';
 import { parseColumn } from './values.ts';
 import { mapPdfError, openPdf, pdfjs, PDFJS_VERSION, type PDFPageProxy } from './pdfjs.ts';
@@ -175,11 +175,11 @@ function inkOf(img: RenderedPage, pxPerPt: number): Ink {
  * little text (a scan, a figure, a chart); and on a page whose text lines up like a table (its
  * rules decide the grid).
  */
-function wantsGraphics(policy: ExtractOptions['graphics'], n: number, page: PDFPageProxy, fontNames: Set<string>, chars: number, runs: TextRun[]): boolean {
+function wantsGraphics(policy: ExtractOptions['graphics'], n: number, page: PDFPageProxy, fontNames: Set<string>, chars: number, lines: () => PageLines): boolean {
   if (policy !== 'auto') return true;
   if (n === 1 || chars < 200) return true;
   for (const f of fontNames) if (!page.commonObjs.has(f)) return true;
-  return looksTabular(pageWords(runs));
+  return looksTabular(pageWords(lines()));
 }
 
 interface PageText {
@@ -226,10 +226,6 @@ async function readText(page: PDFPageProxy): Promise<PageText> {
 async function readPage(page: PDFPageProxy, n: number, opts: Pick<ExtractOptions, 'tables' | 'graphics'>, text: PageText, ink?: Ink): Promise<PageFacts> {
   const withTables = opts.tables !== false;
   const { vp, runs, fontNames, chars } = text;
-  // The operator list gives the real font names (weight), painted images and vector rules.
-  // A page rendered first (ink known) has no text worth the weights and no rules worth a table.
-  const read = !ink && wantsGraphics(opts.graphics ?? 'always', n, page, fontNames, chars, runs);
-  const ops = read ? await page.getOperatorList() : { fnArray: [], argsArray: [] };
   const fonts = new Map<string, boolean>();
   const isBold = (fontName: string): boolean => {
     let b = fonts.get(fontName);
@@ -239,15 +235,31 @@ async function readPage(page: PDFPageProxy, n: number, opts: Pick<ExtractOptions
         const f = page.commonObjs.get(fontName) as { name?: string; bold?: boolean; black?: boolean } | null;
         b = !!(f && (f.bold || f.black || BOLD_NAME.test(f.name ?? '')));
       }
-      fonts.set(fontName, b);
+      if (b || page.commonObjs.has(fontName)) fonts.set(fontName, b);
     }
     return b;
   };
+  // Weights of the fonts an earlier operator list loaded are known now; words and lines are
+  // built once, with them, unless this page's operator list brings new fonts (and weights).
   for (const r of runs) r.bold = isBold(r.font);
+  let built: PageLines | undefined;
+  const lines = () => (built ??= pageLines(runs));
+  // The operator list gives the real font names (weight), painted images and vector rules.
+  // A page rendered first (ink known) has no text worth the weights and no rules worth a table.
+  const read = !ink && wantsGraphics(opts.graphics ?? 'always', n, page, fontNames, chars, lines);
+  const ops = read ? await page.getOperatorList() : { fnArray: [], argsArray: [] };
+  if (read) {
+    let changed = false;
+    for (const r of runs) {
+      const b = isBold(r.font);
+      if (b !== r.bold) (r.bold = b), (changed = true);
+    }
+    if (changed) built = undefined;
+  }
   const graphics = pageGraphics(ops, vp.transform, vp.width, vp.height);
-  const found = withTables ? detectTables(pageWords(runs), graphics.segments, vp.width) : [];
+  const found = withTables ? detectTables(pageWords(lines()), graphics.segments, vp.width) : [];
   const tables = found.map((table, k) => ({ key: `p${n}-t${k + 1}`, table }));
-  const blocks: RawBlock[] = layoutRuns(runs, found.map((t) => t.bbox));
+  const blocks: RawBlock[] = layoutRuns(runs, found.map((t) => t.bbox), built);
   for (const { key, table } of tables) {
     const text = tableGrid(table.rows, table.cols, table.cells).map((r) => r.join('\t')).join('\n');
     blocks.push({ text, bbox: roundBox(table.bbox), lines: [], angle: table.angle, size: 0, bold: false, chars: 0, kind: 'table', ref: key });
