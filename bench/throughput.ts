@@ -7,7 +7,7 @@
 // which undoes core-js's slow replacements of push and JSON): its ratios are printed in brackets.
 // All are measured alike: the first pass over the corpus warms the JIT (of each thread and of the
 // database) and is reported on its own; the ratios compare the best of the following passes
-// (BENCH_ROUNDS, default 2), which is what a nightly run over many files sees. The contenders
+// (BENCH_ROUNDS, default 3), which is what a nightly run over many files sees. The contenders
 // take turns within each round so that machine noise hits them alike.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,7 +23,7 @@ import { textContentPass } from './text-pass.mjs';
 
 const dir = path.join(benchDir(), 'throughput');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.pdf')).sort().map((f) => path.join(dir, f));
-const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 
 /** The stricter baseline: the same calls through folio's own pdf.js set-up, in this thread. */
 const rawTextContent = () => textContentPass(files, (data) => openPdf(data));
