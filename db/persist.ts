@@ -49,10 +49,7 @@ function documentValues(source: Source, pipelineVersion: string) {
 export interface PersistOptions {
   /** Blob key of the source file's bytes. */
   blob?: string;
-  /**
-   * The Document was just validated by extractDocument (in a worker thread: structured cloning
-   * keeps it as it was), so it is not validated again. Anything else is always validated.
-   */
+  /** The caller has just validated the Document (validateDocument): it is not validated again. */
   validated?: boolean;
 }
 

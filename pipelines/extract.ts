@@ -54,7 +54,12 @@ export function sourceRecord(at: Omit<Input, 'bytes'>, head: Uint8Array, bytes: 
 export async function extractDocument(
   input: Input,
   cfg: ExtractConfig,
-  extra: { storeImage?: ImageSink; signal?: AbortSignal } = {},
+  extra: {
+    storeImage?: ImageSink;
+    signal?: AbortSignal;
+    /** false: the caller validates it (the pool does so on the main thread, which has time to spare). */
+    validate?: boolean;
+  } = {},
 ): Promise<Document> {
   const source = describeSource(input);
   if (input.bytes.length === 0) throw new FolioError('empty_file', `${input.name} is empty (0 bytes)`);
@@ -98,6 +103,11 @@ export async function extractDocument(
     tables: ex.tables ?? [],
     warnings: [...warnings, ...ex.warnings],
   };
+  return extra.validate === false ? doc : validateDocument(doc);
+}
+
+/** The Document, checked against its schema; an invalid one fails with code invalid_document. */
+export function validateDocument(doc: unknown): Document {
   const checked = DocumentSchema.safeParse(doc);
   if (!checked.success) {
     const msg = checked.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

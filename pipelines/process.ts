@@ -12,7 +12,7 @@ import { asFolioError, FolioError, type ErrorCode } from '../schemas/errors.ts';
 import { BlobStore } from '../db/blobs.ts';
 import type { Database } from '../db/client.ts';
 import { findDone, persistDocument, recordFailure } from '../db/persist.ts';
-import { describeSource, PIPELINE_VERSION, sourceRecord, type Input } from './extract.ts';
+import { describeSource, PIPELINE_VERSION, sourceRecord, validateDocument, type Input } from './extract.ts';
 import { ExtractPool } from './pool.ts';
 import { SerialQueue } from './serial.ts';
 import { SNIFF_BYTES, SUPPORTED_EXTENSIONS } from './sniff.ts';
@@ -145,7 +145,7 @@ export async function processInputs(
       if (existing) return { file, status: 'skipped', documentId: existing.id, pages: existing.pageCount, ms: ms() };
       const res = await pool!.run(input);
       if (res.error) throw new FolioError(res.error.code, res.error.message);
-      const doc = res.doc!;
+      const doc = validateDocument(res.doc);
       const blob = bytes.length ? await blobs.put(bytes, src.mime) : undefined;
       const saved = await serial(() => persistDocument(database, doc, { blob, validated: true })).catch((err: unknown) => {
         // Driver errors quote the whole statement and its parameters: keep the server's reason.

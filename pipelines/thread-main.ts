@@ -1,4 +1,4 @@
-// Inside an extraction worker thread: bytes in, a validated Document (or an error code) out.
+// Inside an extraction worker thread: bytes in, a Document (or an error code) out.
 // Rendered images go straight to the content-addressed blob store, which is safe to share.
 import { parentPort, workerData } from 'node:worker_threads';
 import { BlobStore } from '../db/blobs.ts';
@@ -15,7 +15,8 @@ const blobs = new BlobStore(cfg.blobDir);
 async function run(input: Input): Promise<JobResult> {
   try {
     await warm;
-    return { doc: await extractDocument(input, cfg, { storeImage: (bytes, type) => blobs.put(bytes, type) }) };
+    // Validated by the main thread, which waits on this one anyway.
+    return { doc: await extractDocument(input, cfg, { storeImage: (bytes, type) => blobs.put(bytes, type), validate: false }) };
   } catch (err) {
     const e = asFolioError(err);
     return { error: { code: e.code, message: e.message } };
