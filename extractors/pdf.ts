@@ -44,6 +44,7 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
     // A page's decoded images are dropped one page late: an image the next page shows too (a
     // scan repeated, a logo) is then copied by pdf.js instead of decoded again.
     let previous: PDFPageProxy | undefined;
+    const storing: Promise<void>[] = [];
     for (let n = 1; n <= doc.numPages; n++) {
       if (opts.signal?.aborted) throw new FolioError('timeout', `time limit reached at page ${n} of ${doc.numPages}`);
       let page: PDFPageProxy | undefined;
@@ -63,13 +64,24 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
           ink = inkOf(raw, raw.width / text.vp.width);
         }
         const f = await readPage(page, n, opts, text, ink);
-        facts.push(f);
         const needsOcr = isImageOnly(f);
         const want = opts.render === 'all' || (opts.render === 'needs-ocr' && needsOcr);
         if (want && opts.storeImage) {
           raw ??= await render();
-          rendered.push(await storeRendered(raw, { thumbnailWidth: opts.thumbnailWidth, storeImage: opts.storeImage }));
-        } else rendered.push({});
+          // Encoding and writing run on sharp's and libuv's threads while this one reads on;
+          // a store that fails leaves the page without an image, and says so.
+          const slot = facts.length;
+          storing.push(
+            storeRendered(raw, { thumbnailWidth: opts.thumbnailWidth, storeImage: opts.storeImage }).then(
+              (stored) => void (rendered[slot] = stored),
+              (err: unknown) => void warnings.push({ code: 'image_not_stored', message: `page ${n}: ${(err as Error).message}`, page: n }),
+            ),
+          );
+        }
+        facts.push(f);
+        rendered.push({});
+        // A few pages' pixels at a time, not a whole scanned book's.
+        if (storing.length >= STORE_AHEAD) await storing.shift();
       } catch (err) {
         if (err instanceof FolioError && err.code !== 'corrupt_pdf' && err.code !== 'internal') throw err;
         failedPages++;
@@ -90,6 +102,7 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
       }
     }
     previous?.cleanup();
+    await Promise.all(storing);
     if (doc.numPages > 0 && failedPages === doc.numPages) {
       throw new FolioError('corrupt_pdf', `no page of the PDF could be read (${warnings[0]?.message ?? ''})`);
     }
@@ -119,6 +132,9 @@ function normRotation(r: number): 0 | 90 | 180 | 270 {
   const v = (((r % 360) + 360) % 360) as 0 | 90 | 180 | 270;
   return [0, 90, 180, 270].includes(v) ? v : 0;
 }
+
+/** Rendered pages being encoded and stored while the next pages are read. */
+const STORE_AHEAD = 2;
 
 /** Fewer characters than this in a page's text layer leave the page to OCR. */
 const OCR_MAX_CHARS = 16;

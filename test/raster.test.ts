@@ -216,6 +216,44 @@ test('a page without text needs OCR when something is drawn on it, rendered firs
   assert.equal(rendered.pages[0]!.blocks.length, 0);
 });
 
+test('page images are stored while the next pages are read; a store that fails costs only the image', async () => {
+  // Six scanned-like pages (more than are stored at a time) and a text page.
+  const doc = await PDFDocument.create();
+  const helvetica = await doc.embedFont(StandardFonts.Helvetica);
+  for (let i = 0; i < 6; i++) doc.addPage([612, 792]).drawRectangle({ x: 50 + 40 * i, y: 300, width: 100, height: 100, color: rgb(0.2, 0.2, 0.2) });
+  doc.addPage([612, 792]).drawText('Text after the scans.', { x: 72, y: 700, size: 12, font: helvetica });
+  const bytes = await doc.save();
+  const cfg = { ...loadConfig({ logLevel: 'silent' }, {}), render: 'needs-ocr' as const, graphics: 'auto' as const };
+  const { sink, blobs } = memorySink();
+  const ok = await extractDocument({ bytes, uri: 'mem://s', name: 's.pdf' }, cfg, { storeImage: sink });
+  assert.deepEqual(ok.pages.map((p) => p.needsOcr), [true, true, true, true, true, true, false]);
+  // Every scanned page has its own image and thumbnail, in page order.
+  const images = ok.pages.slice(0, 6).map((p) => p.image);
+  assert.ok(images.every((k) => k && blobs.has(k)), JSON.stringify(images));
+  assert.equal(new Set(images).size, 6);
+  for (const [i, p] of ok.pages.slice(0, 6).entries()) {
+    const fig = p.blocks.find((b) => b.type === 'figure')!;
+    assert.ok(Math.abs(fig.bbox.x0 - (50 + 40 * i)) <= 2, `page ${i + 1} figure at ${fig.bbox.x0}`);
+    const png = await sharp(blobs.get(p.image!)!.bytes).raw().toBuffer({ resolveWithObject: true });
+    // The square is dark on this page's image where this page drew it (150 dpi: 2.083 px/pt).
+    const x = Math.round((50 + 40 * i + 50) * (150 / 72));
+    const y = Math.round((792 - 350) * (150 / 72));
+    assert.ok(png.data[(y * png.info.width + x) * png.info.channels]! < 100, `page ${i + 1} image shows its square`);
+  }
+  // A sink that fails on page 3: that page has no image and a warning, the rest is intact.
+  let calls = 0;
+  const failing: typeof sink = async (b, type) => {
+    if (calls++ === 4) throw new Error('disk full');
+    return sink(b, type);
+  };
+  const partial = await extractDocument({ bytes, uri: 'mem://s', name: 's.pdf' }, cfg, { storeImage: failing });
+  assert.deepEqual(partial.warnings.map((w) => [w.code, w.page]), [['image_not_stored', 3]]);
+  assert.match(partial.warnings[0]!.message, /disk full/);
+  assert.deepEqual(partial.pages.map((p) => !!p.image), [true, true, false, true, true, true, false]);
+  assert.deepEqual(partial.pages.map((p) => p.blocks.map((b) => b.type)), ok.pages.map((p) => p.blocks.map((b) => b.type)));
+  assert.equal(partial.pages[6]!.blocks[0]!.text, 'Text after the scans.');
+});
+
 test('an image shown on several pages (a repeated scan, a logo) is drawn on each of them', async () => {
   // One image XObject of 700x500 px (big enough that pdf.js shares it between pages rather than
   // decoding it per page), drawn 350x250 pt at a different place on each of three pages.
