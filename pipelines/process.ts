@@ -134,9 +134,12 @@ export async function processInputs(
       const bytesOnDisk = sizeOf.get(file) ?? 0;
       const uri = pathToUri(file);
       if (bytesOnDisk > cfg.maxBytes) {
-        // Never held in memory, but recorded like any other failure (hashed as a stream).
-        source = await describeFile(file, { uri, name });
-        throw new FolioError('too_large', `${name} has ${source.bytes} bytes; the limit is ${cfg.maxBytes} (FOLIO_MAX_BYTES)`);
+        // Never held in memory, but recorded like any other failure (hashed as a stream). The
+        // same bytes stored earlier (under a higher limit) are done: nothing to do, as for any file.
+        const big = (source = await describeFile(file, { uri, name }));
+        const existing = await serial(() => findDone(database, big.sha256, PIPELINE_VERSION), true);
+        if (existing) return { file, status: 'skipped', documentId: existing.id, pages: existing.pageCount, ms: ms() };
+        throw new FolioError('too_large', `${name} has ${big.bytes} bytes; the limit is ${cfg.maxBytes} (FOLIO_MAX_BYTES)`);
       }
       const bytes = new Uint8Array(await fs.promises.readFile(file));
       const input: Input = { bytes, uri, name };

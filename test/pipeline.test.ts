@@ -248,6 +248,18 @@ for (const backend of backends) {
       assert.deepEqual(ok.outcomes.map((o) => o.status), ['done', 'done']);
     });
 
+    test('a file stored earlier and now over the byte limit is skipped as done, not failed', async () => {
+      const bytes = (await reportPdf({ pages: 2, wordsPerParagraph: 37 })).bytes;
+      const f = await tmp.write('bytes/earlier.pdf', bytes);
+      const first = await processInputs([f], cfg, db);
+      assert.deepEqual(first.outcomes.map((o) => o.status), ['done']);
+      const later = await processInputs([f], { ...cfg, maxBytes: bytes.length - 1 }, db);
+      assert.deepEqual(later.outcomes.map((o) => [o.status, o.documentId]), [['skipped', first.outcomes[0]!.documentId]]);
+      assert.equal(later.failed, 0);
+      const r = await db.query(`select status, error_code from documents where id = $1`, [first.outcomes[0]!.documentId]);
+      assert.deepEqual(r.rows, [{ status: 'done', error_code: null }]);
+    });
+
     test('a file over the byte limit fails with too_large and the smaller one is stored', async () => {
       // Bytes no other test of this file stores (a document already done is never marked failed).
       const big = (await reportPdf({ pages: 3, wordsPerParagraph: 31 })).bytes;
