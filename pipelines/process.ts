@@ -133,19 +133,14 @@ export async function processInputs(
     try {
       const bytesOnDisk = sizeOf.get(file) ?? 0;
       const uri = pathToUri(file);
-      if (bytesOnDisk > cfg.maxBytes) {
-        // Never held in memory, but recorded like any other failure (hashed as a stream). The
-        // same bytes stored earlier (under a higher limit) are done: nothing to do, as for any file.
-        const big = (source = await describeFile(file, { uri, name }));
-        const existing = await serial(() => findDone(database, big.sha256, PIPELINE_VERSION), true);
-        if (existing) return { file, status: 'skipped', documentId: existing.id, pages: existing.pageCount, ms: ms() };
-        throw new FolioError('too_large', `${name} has ${big.bytes} bytes; the limit is ${cfg.maxBytes} (FOLIO_MAX_BYTES)`);
-      }
-      const bytes = new Uint8Array(await fs.promises.readFile(file));
-      const input: Input = { bytes, uri, name };
-      const src = (source = describeSource(input));
+      // A file over the limit is never held in memory (hashed as a stream): the same bytes
+      // stored earlier (under a higher limit) are done, as for any file; otherwise it fails.
+      const bytes = bytesOnDisk > cfg.maxBytes ? undefined : new Uint8Array(await fs.promises.readFile(file));
+      const src = (source = bytes ? describeSource({ bytes, uri, name }) : await describeFile(file, { uri, name }));
       const existing = await serial(() => findDone(database, src.sha256, PIPELINE_VERSION), true);
       if (existing) return { file, status: 'skipped', documentId: existing.id, pages: existing.pageCount, ms: ms() };
+      if (!bytes) throw new FolioError('too_large', `${name} has ${src.bytes} bytes; the limit is ${cfg.maxBytes} (FOLIO_MAX_BYTES)`);
+      const input: Input = { bytes, uri, name };
       const res = await pool!.run(input);
       if (res.error) throw new FolioError(res.error.code, res.error.message);
       const doc = validateDocument(res.doc);
