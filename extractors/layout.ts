@@ -315,8 +315,15 @@ export interface PageLines {
   groups: { angle: number; lines: CLine[] }[];
 }
 
-export function pageLines(runs: TextRun[]): PageLines {
-  return { groups: [...groupByAngle(runs)].map(([angle, group]) => ({ angle, lines: wordsToLines(runsToWords(group, angle)) })) };
+/** Lines of the page's runs; words whose centre lies in a `claimed` region are left out first. */
+export function pageLines(runs: TextRun[], claimed: BBox[] = []): PageLines {
+  const groups: PageLines['groups'] = [];
+  for (const [angle, group] of groupByAngle(runs)) {
+    let words = runsToWords(group, angle);
+    if (claimed.length) words = words.filter((w) => !centerInside(boxToDisplay(w.x0, w.top, w.x1, w.bottom, angle), claimed));
+    groups.push({ angle, lines: wordsToLines(words) });
+  }
+  return { groups };
 }
 
 /** Every word of the page (fragments joined), in display space. */
@@ -343,18 +350,8 @@ export function centerInside(b: BBox, regions: BBox[]): boolean {
  * consumed).
  */
 export function layoutRuns(runs: TextRun[], claimed: BBox[] = [], built?: PageLines): RawBlock[] {
-  const out: RawBlock[] = [];
-  if (built && claimed.length === 0) {
-    for (const { angle, lines } of built.groups) for (const blk of linesToBlocks(lines)) out.push(toRawBlock(blk, angle));
-    return out;
-  }
-  for (const [angle, group] of groupByAngle(runs)) {
-    let words = runsToWords(group, angle);
-    if (claimed.length) words = words.filter((w) => !centerInside(boxToDisplay(w.x0, w.top, w.x1, w.bottom, angle), claimed));
-    const lines = wordsToLines(words);
-    for (const blk of linesToBlocks(lines)) out.push(toRawBlock(blk, angle));
-  }
-  return out;
+  const { groups } = built && claimed.length === 0 ? built : pageLines(runs, claimed);
+  return groups.flatMap(({ angle, lines }) => linesToBlocks(lines).map((blk) => toRawBlock(blk, angle)));
 }
 
 const RTL_CHAR = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]/gu;
