@@ -242,36 +242,37 @@ async function readText(page: PDFPageProxy): Promise<PageText> {
 async function readPage(page: PDFPageProxy, n: number, opts: Pick<ExtractOptions, 'tables' | 'graphics'>, text: PageText, ink?: Ink): Promise<PageFacts> {
   const withTables = opts.tables !== false;
   const { vp, runs, fontNames, chars } = text;
+  // A font's weight is known once an operator list (of this page or an earlier one) loaded it.
   const fonts = new Map<string, boolean>();
   const isBold = (fontName: string): boolean => {
     let b = fonts.get(fontName);
     if (b === undefined) {
-      b = false;
-      if (page.commonObjs.has(fontName)) {
-        const f = page.commonObjs.get(fontName) as { name?: string; bold?: boolean; black?: boolean } | null;
-        b = !!(f && (f.bold || f.black || BOLD_NAME.test(f.name ?? '')));
-      }
-      if (b || page.commonObjs.has(fontName)) fonts.set(fontName, b);
+      if (!page.commonObjs.has(fontName)) return false;
+      const f = page.commonObjs.get(fontName) as { name?: string; bold?: boolean; black?: boolean } | null;
+      b = !!(f && (f.bold || f.black || BOLD_NAME.test(f.name ?? '')));
+      fonts.set(fontName, b);
     }
     return b;
   };
-  // Weights of the fonts an earlier operator list loaded are known now; words and lines are
-  // built once, with them, unless this page's operator list brings new fonts (and weights).
-  for (const r of runs) r.bold = isBold(r.font);
+  /** Sets each run's weight from what is known now; true when one changed. */
+  const weigh = (): boolean => {
+    let changed = false;
+    for (const r of runs) {
+      const b = isBold(r.font);
+      if (b !== r.bold) (r.bold = b), (changed = true);
+    }
+    return changed;
+  };
+  // Words and lines are built once, with the weights known now, unless this page's operator
+  // list brings new fonts (and weights).
+  weigh();
   let built: PageLines | undefined;
   const lines = () => (built ??= pageLines(runs));
   // The operator list gives the real font names (weight), painted images and vector rules.
   // A page rendered first (ink known) has no text worth the weights and no rules worth a table.
   const read = !ink && wantsGraphics(opts.graphics ?? 'always', n, page, fontNames, chars, lines);
   const ops = read ? await page.getOperatorList() : { fnArray: [], argsArray: [] };
-  if (read) {
-    let changed = false;
-    for (const r of runs) {
-      const b = isBold(r.font);
-      if (b !== r.bold) (r.bold = b), (changed = true);
-    }
-    if (changed) built = undefined;
-  }
+  if (read && weigh()) built = undefined;
   const graphics = pageGraphics(ops, vp.transform, vp.width, vp.height);
   const found = withTables ? detectTables(pageWords(lines()), graphics.segments, vp.width) : [];
   const tables = found.map((table, k) => ({ key: `p${n}-t${k + 1}`, table }));
