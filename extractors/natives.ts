@@ -92,7 +92,8 @@ export function inflateInThread(): void {
         flush(controller) {
           const input = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
           parts.length = 0;
-          controller.enqueue(new Uint8Array(inflate(input)));
+          const out = inflate(input); // a Buffer: handed on as a plain Uint8Array view, not copied
+          controller.enqueue(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
         },
       });
       this.readable = t.readable;
