@@ -1,26 +1,20 @@
 // folio's set-up of pdf.js in a thread: the engine's own push and JSON, wasm compiled once, and
-// compressed streams inflated in the thread. Inputs are generated here with pdf-lib and zlib.
+// compressed streams inflated in the thread. Inputs are generated here (pdf-lib, zlib) or by test/fixtures.
 import { test } from 'node:test';
 import vm from 'node:vm';
 import zlib from 'node:zlib';
 import assert from 'node:assert/strict';
-import { PDFDict, PDFDocument, PDFName, StandardFonts, rgb } from 'pdf-lib';
+import { PDFDict, PDFDocument, PDFName, StandardFonts } from 'pdf-lib';
 import { openPdf, preloadPdfWorker } from '../extractors/pdfjs.ts';
 import { nativesIntact } from '../extractors/natives.ts';
 import { extractDocument } from '../pipelines/extract.ts';
 import { loadConfig } from '../schemas/config.ts';
 import { memorySink } from './support/sink.ts';
-
-async function textlessPdf(): Promise<Uint8Array> {
-  const doc = await PDFDocument.create();
-  const p = doc.addPage([612, 792]);
-  p.drawRectangle({ x: 100, y: 392, width: 200, height: 200, color: rgb(0.3, 0.3, 0.3) });
-  return doc.save();
-}
+import { pagesPdf } from './fixtures/pdfs.ts';
 
 test('pdf.js leaves the engine its own push and JSON, and wasm is compiled once per bytes', async () => {
   await preloadPdfWorker();
-  await openPdf(await textlessPdf());
+  await openPdf((await pagesPdf(1)).bytes);
   assert.equal(nativesIntact(), true);
   // core-js's replacements claim to be [native code], so compare behaviour with a fresh realm:
   // on a non-writable length, V8's own push (no arguments) does not throw, core-js's does.
