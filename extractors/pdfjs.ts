@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { compileWasmOnce, inflateInThread, restoreNatives } from './natives.ts';
+import { sameThreadWorker, type SameThreadPort } from './pdfworker.ts';
 import * as pdfjs from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { FolioError } from '../schemas/errors.ts';
@@ -22,14 +23,33 @@ const dir = (name: string) => path.join(PDFJS_DIR, name) + path.sep;
 export const PDFJS_VERSION: string = pdfjs.version;
 
 /**
- * In Node pdf.js runs its parser in-thread ("fake worker") and imports it on first use; importing
- * it up front (and handing it over through globalThis.pdfjsWorker) moves that cost off the first job.
+ * In Node pdf.js runs its parser (pdf.worker.mjs) in-thread. Importing it up front moves that cost
+ * off the first job; it is kept on globalThis.pdfjsWorker, where pdf.js also looks for it.
  */
 export async function preloadPdfWorker(): Promise<void> {
-  const g = globalThis as { pdfjsWorker?: unknown };
+  await workerModule();
+}
+
+type WorkerModule = Parameters<typeof sameThreadWorker>[1];
+
+async function workerModule(): Promise<WorkerModule> {
+  const g = globalThis as { pdfjsWorker?: WorkerModule };
   // @ts-expect-error pdf.worker.mjs ships no type declarations
-  if (!g.pdfjsWorker) g.pdfjsWorker = await import('pdfjs-dist/legacy/build/pdf.worker.mjs');
+  if (!g.pdfjsWorker) g.pdfjsWorker = (await import('pdfjs-dist/legacy/build/pdf.worker.mjs')) as WorkerModule;
   restoreNatives();
+  return g.pdfjsWorker;
+}
+
+let threadWorker: { worker: InstanceType<typeof pdfjs.PDFWorker>; port: SameThreadPort } | undefined;
+
+/**
+ * The thread's pdf.js worker (extractors/pdfworker.ts): one for every document the thread opens,
+ * made on first use.
+ */
+export async function pdfWorker(): Promise<{ worker: InstanceType<typeof pdfjs.PDFWorker>; port: SameThreadPort }> {
+  const mod = await workerModule();
+  if (!threadWorker || threadWorker.worker.destroyed) threadWorker = sameThreadWorker(pdfjs.PDFWorker, mod);
+  return threadWorker;
 }
 
 type BinaryKind = 'cMapUrl' | 'standardFontDataUrl' | 'wasmUrl';
@@ -68,8 +88,10 @@ export interface OpenPdfOptions {
 export async function openPdf(bytes: Uint8Array, opts: OpenPdfOptions = {}): Promise<PDFDocumentProxy> {
   // pdf.js may transfer (detach) the buffer it is given: hand it a copy.
   const data = new Uint8Array(bytes);
+  const { worker } = await pdfWorker();
   const task = pdfjs.getDocument({
     data,
+    worker,
     password: opts.password,
     standardFontDataUrl: dir('standard_fonts'),
     cMapUrl: dir('cmaps'),
@@ -84,10 +106,7 @@ export async function openPdf(bytes: Uint8Array, opts: OpenPdfOptions = {}): Pro
     stopAtErrors: false,
   });
   try {
-    const doc = await task.promise;
-    // Had pdf.js loaded its worker half itself (no preload), its core-js copy has run by now.
-    restoreNatives();
-    return doc;
+    return await task.promise;
   } catch (err) {
     await task.destroy().catch(() => {});
     throw mapPdfError(err, opts.password);

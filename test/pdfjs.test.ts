@@ -1,11 +1,12 @@
-// folio's set-up of pdf.js in a thread: the engine's own push and JSON, wasm compiled once, and
-// compressed streams inflated in the thread. Inputs are generated here (pdf-lib, zlib) or by test/fixtures.
+// folio's set-up of pdf.js in a thread: the engine's own push and JSON, wasm compiled once,
+// compressed streams inflated in the thread, and one worker per thread behind a copying port. Inputs are generated here (pdf-lib, zlib) or by test/fixtures.
 import { test } from 'node:test';
 import vm from 'node:vm';
 import zlib from 'node:zlib';
 import assert from 'node:assert/strict';
 import { PDFDict, PDFDocument, PDFName, StandardFonts } from 'pdf-lib';
-import { openPdf, preloadPdfWorker } from '../extractors/pdfjs.ts';
+import { openPdf, pdfWorker, preloadPdfWorker } from '../extractors/pdfjs.ts';
+import { copyMessage, SameThreadPort } from '../extractors/pdfworker.ts';
 import { nativesIntact } from '../extractors/natives.ts';
 import { extractDocument } from '../pipelines/extract.ts';
 import { loadConfig } from '../schemas/config.ts';
@@ -81,4 +82,93 @@ test('a content stream that zlib refuses (bad checksum) is read whole by the inf
   const got = out.pages[0]!.blocks.flatMap((b) => b.lines.map((l) => l.text));
   assert.equal(got[0], 'FIRST LINE');
   assert.deepEqual(got.slice(1), Array.from({ length: 40 }, (_, i) => `line ${i} of ${i * 7919}`));
+});
+
+test('messages between the halves of pdf.js are copies: what the sender changes later never arrives', () => {
+  // An operator list chunk, as pdf.js sends it and then empties its arrays for the next chunk.
+  class Glyph {
+    constructor(readonly unicode: string, readonly width: number) {}
+  }
+  const glyph = new Glyph('A', 667);
+  const fnArray = [44, 45];
+  const argsArray: unknown[] = [[[glyph, glyph]], [1, 0, 0, 1, 72, 700]];
+  const styles = Object.create(null) as Record<string, { ascent: number }>;
+  styles.g_d0_f1 = { ascent: 0.9 };
+  const image = new Uint8Array([1, 2, 3, 4]);
+  const font = new Uint8Array([9, 9, 9]);
+  const message = { chunk: { fnArray, argsArray, styles, lastChunk: false }, data: [image, font], seen: new Map([['k', [1]]]), refs: new Set([[2]]) };
+  const got = copyMessage(message, new Set([image.buffer])) as typeof message;
+  fnArray.length = 0;
+  argsArray.length = 0;
+  styles.g_d0_f1.ascent = 0;
+  font[0] = 0;
+  message.seen.get('k')!.push(2);
+  assert.deepEqual(got.chunk.fnArray, [44, 45]);
+  assert.equal((got.chunk.argsArray[1] as number[])[4], 72);
+  assert.equal(Object.getPrototypeOf(got.chunk.styles), null, 'a prototype-less object stays one');
+  assert.equal(got.chunk.styles.g_d0_f1!.ascent, 0.9);
+  assert.deepEqual([...got.data[1]!], [9, 9, 9], 'a buffer that is not transferred is copied');
+  assert.equal(got.data[0], image, 'a transferred buffer is handed over');
+  assert.deepEqual([...got.seen.get('k')!], [1]);
+  assert.deepEqual([...got.refs], [[2]]);
+  // A font's cached glyphs are never changed once made: handed over as they are.
+  const glyphs = (got.chunk.argsArray[0] as Glyph[][])[0]!;
+  assert.equal(glyphs[0], glyph);
+  assert.equal(glyphs[0]!.unicode, 'A');
+  // Errors are rebuilt, as by structuredClone.
+  const err = new Error('bad xref');
+  const copied = copyMessage({ reason: err }) as { reason: Error };
+  assert.notEqual(copied.reason, err);
+  assert.equal(copied.reason.message, 'bad xref');
+});
+
+test('the same-thread port delivers copies later, in order, to the listeners it has then', async () => {
+  const port = new SameThreadPort();
+  const got: unknown[] = [];
+  const ac = new AbortController();
+  const listener = (e: { data: unknown }) => got.push(e.data);
+  port.addEventListener('message', listener, { signal: ac.signal });
+  const first = { n: [1] };
+  port.postMessage(first);
+  port.postMessage({ n: [2] }, []);
+  first.n.push(99);
+  assert.deepEqual(got, [], 'nothing arrives while the sender runs');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(got, [{ n: [1] }, { n: [2] }]);
+  ac.abort();
+  assert.equal(port.listenerCount, 0, 'an aborted signal removes its listener');
+  port.postMessage({ n: [3] });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(got.length, 2);
+  port.addEventListener('message', listener);
+  port.removeEventListener('message', listener);
+  port.addEventListener('message', listener);
+  port.terminate();
+  assert.equal(port.listenerCount, 0);
+});
+
+test("documents share their thread's pdf.js worker, alone or together, and leave nothing behind", async () => {
+  const { worker, port } = await pdfWorker();
+  await openPdf((await pagesPdf(1)).bytes).then((d) => d.destroy());
+  const idle = port.listenerCount;
+  const fixtures = await Promise.all([2, 3, 4].map((n) => pagesPdf(n)));
+  const read = async (bytes: Uint8Array) => {
+    const doc = await openPdf(bytes);
+    const texts: string[] = [];
+    for (let k = 1; k <= doc.numPages; k++) {
+      const page = await doc.getPage(k);
+      const tc = await page.getTextContent();
+      texts.push(tc.items.map((it) => ('str' in it ? it.str : '')).join(''));
+      page.cleanup();
+    }
+    await doc.destroy();
+    return texts;
+  };
+  // Three documents at once, then a damaged one, then one more: each reads its own pages.
+  const all = await Promise.all(fixtures.map((f) => read(f.bytes)));
+  all.forEach((texts, i) => assert.deepEqual(texts, Array.from({ length: i + 2 }, (_, k) => `Page ${k + 1} of ${i + 2}`)));
+  await assert.rejects(openPdf(new TextEncoder().encode('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF')), { code: 'corrupt_pdf' });
+  assert.deepEqual(await read(fixtures[0]!.bytes), ['Page 1 of 2', 'Page 2 of 2']);
+  assert.equal((await pdfWorker()).worker, worker, 'one worker for the thread');
+  assert.equal(port.listenerCount, idle, 'closed documents leave no listeners on the port');
 });
