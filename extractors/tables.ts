@@ -498,7 +498,7 @@ function streamTables(words: PageWord[], width: number): PageTable[] {
   return out;
 }
 
-function streamTable(rows: Row[], frame: Frame, width: number): PageTable | undefined {
+function streamTable(rows: Row[], frame: Frame, width: number, retried = false): PageTable | undefined {
   const size = Math.max(...rows.map((r) => r.size));
   const edges = streamColumns(rows, size);
   if (!edges) return undefined;
@@ -511,8 +511,24 @@ function streamTable(rows: Row[], frame: Frame, width: number): PageTable | unde
   const lens = grid.flat().filter((ws) => ws.length).map((ws) => ws.reduce((n, w) => n + w.text.length + 1, 0));
   lens.sort((a, b) => a - b);
   if (lens.length < 6 || lens[Math.floor(lens.length / 2)]! > 30) return undefined;
+  // What is left beside running text is a table when it starts with a row of two cells or more
+  // (its header); labels of a figure are scattered one or two to a row.
+  if (retried && grid[0]!.filter((ws) => ws.length).length < 2) return undefined;
   // Columns used by almost no row are noise.
   const used = Array.from({ length: nC }, (_, c) => grid.filter((row) => row[c]!.length).length);
+  // A column whose cells are mostly whole lines of prose (eight words or more; dot leaders and
+  // numbers are not words) is running text beside a table or a figure whose labels line up: the
+  // rest is looked at again without it.
+  const words = (ws: PageWord[]) => ws.filter((w) => /\p{L}{2}/u.test(w.text)).length;
+  const prose = Array.from({ length: nC }, (_, c) => grid.filter((row) => words(row[c]!) >= 8).length).map(
+    (n, c) => n >= 3 && n >= 0.5 * used[c]!,
+  );
+  if (prose.some(Boolean)) {
+    if (retried) return undefined;
+    const kept = rows.flatMap((r) => r.words).filter((w) => !prose[slot(edges, cx(w.bbox))]);
+    const rest = rowsOf(kept);
+    return rest.filter((r) => r.segs.length >= 2).length >= 3 ? streamTable(rest, frame, width, true) : undefined;
+  }
   if (used.filter((u) => u >= Math.max(2, rows.length * 0.3)).length < 2) return undefined;
   const box = {
     x0: edges[0]!,

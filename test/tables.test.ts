@@ -195,3 +195,51 @@ describe('looksTabular (whether a page is worth reading its rules for)', () => {
     assert.equal(looksTabular(words(soup)), false);
   });
 });
+
+describe('unruled tables beside running text', () => {
+  // Words of 10 pt type, 5.5 pt per character, 3 pt between words; rows 14 pt apart.
+  const line = (text: string, x: number): [string, number][] => {
+    const out: [string, number][] = [];
+    for (const w of text.split(' ')) {
+      out.push([w, x]);
+      x += 5.5 * w.length + 3;
+    }
+    return out;
+  };
+  const toWords = (rows: [string, number][][]): PageWord[] =>
+    rows.flatMap((row, i) => row.map(([text, x]) => ({ text, bbox: { x0: x, y0: 100 + 14 * i, x1: x + 5.5 * text.length, y1: 110 + 14 * i }, angle: 0, size: 10, bold: false })));
+  const prose = [
+    'Because traces are in SSA form and have no join points',
+    'or phi nodes, certain optimizations are easy to apply.',
+    'To get good startup performance the optimizations must',
+    'run quickly, so we chose a small set of optimizations.',
+    'We implemented them as pipelined filters so that they',
+    'can be turned on and off independently of each other.',
+  ];
+
+  test('a column of prose lines is not part of the table beside it', () => {
+    const table = [
+      ['Tag', 'Type', 'Description'],
+      ['xx1', 'number', 'integer value'],
+      ['000', 'object', 'object handle'],
+      ['010', 'number', 'double handle'],
+      ['100', 'string', 'string handle'],
+      ['110', 'boolean', 'null or boolean'],
+    ];
+    const rows = prose.map((p, i) => [...line(p, 40), ...line(table[i]![0]!, 380), ...line(table[i]![1]!, 420), ...line(table[i]![2]!, 470)]);
+    const found = detectTables(toWords(rows), [], 612);
+    assert.equal(found.length, 1);
+    const t = found[0]!;
+    assert.equal(t.cols, 3);
+    const text = (r: number, c: number) => t.cells.find((x) => x.row === r && x.col === c)?.text;
+    assert.deepEqual([0, 1, 2].map((c) => text(0, c)), ['Tag', 'Type', 'Description']);
+    assert.deepEqual([0, 1, 2].map((c) => text(5, c)), ['110', 'boolean', 'null or boolean']);
+    assert.ok(t.bbox.x0 >= 370, `the table starts right of the prose, not at ${t.bbox.x0}`);
+  });
+
+  test('prose beside the scattered labels of a figure gives no table', () => {
+    const labels: [string, number][][] = [[['Symbol Key', 520]], [['Interpret', 440]], [['Record', 390], ['Enter', 450]], [['loop', 450]], [['Compile', 390], ['Execute', 460]], [['Leave', 500]]];
+    const rows = prose.map((p, i) => [...line(p, 40), ...labels[i]!]);
+    assert.deepEqual(detectTables(toWords(rows), [], 612), []);
+  });
+});
