@@ -113,7 +113,10 @@ for (let r = 0; r <= ROUNDS; r++) {
     pages = p.pages;
     if ('pushReplaced' in p) pushReplaced = p.pushReplaced as boolean;
     if (r === 0) first[name] = p.seconds;
-    else if (p.seconds < best[name]) (best[name] = p.seconds), (busy[name] = p.cores ?? 0);
+    else if (p.seconds < best[name]) {
+      best[name] = p.seconds;
+      busy[name] = p.cores ?? 0;
+    }
   }
 }
 await stopFolio(one);

@@ -60,6 +60,7 @@ export interface PersistOptions {
 export async function persistDocument(database: Database, doc: Document, { blob, validated = false }: PersistOptions = {}): Promise<PersistResult> {
   if (!validated) DocumentSchema.parse(doc); // never persist an invalid Document
   return database.db.transaction(async (tx) => {
+    const db = tx as unknown as Db;
     const values = {
       ...documentValues(doc.source, doc.pipelineVersion),
       status: 'done',
@@ -93,9 +94,9 @@ export async function persistDocument(database: Database, doc: Document, { blob,
     await tx.delete(tables).where(eq(tables.documentId, documentId)); // cascades to table_cells
     await tx.delete(blocks).where(eq(blocks.documentId, documentId));
     await tx.delete(pages).where(eq(pages.documentId, documentId));
-    await insertChunked(tx as unknown as Db, pages, doc.pages.map((p) => pageRow(documentId, p)));
+    await insertChunked(db, pages, doc.pages.map((p) => pageRow(documentId, p)));
     await insertChunked(
-      tx as unknown as Db,
+      db,
       blocks,
       doc.pages.flatMap((p) => p.blocks.map((b) => ({
         documentId,
@@ -120,9 +121,9 @@ export async function persistDocument(database: Database, doc: Document, { blob,
       }))),
     );
     const tableRows = doc.tables.map((t, i) => tableRow(documentId, t, i));
-    await insertChunked(tx as unknown as Db, tables, tableRows);
+    await insertChunked(db, tables, tableRows);
     await insertChunked(
-      tx as unknown as Db,
+      db,
       tableCells,
       doc.tables.flatMap((t, i) => t.cells.map((c, n) => cellRow(documentId, tableRows[i]!.id, c, n))),
     );

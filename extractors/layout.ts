@@ -86,15 +86,16 @@ function toCanonical(x: number, y: number, angle: number): [number, number] {
 }
 
 export function boxToDisplay(x0: number, y0: number, x1: number, y1: number, angle: number): BBox {
-  if (angle === 0) return round({ x0, y0, x1, y1 });
+  if (angle === 0) return roundBox({ x0, y0, x1, y1 });
   const pts = [rotate(x0, y0, angle), rotate(x1, y0, angle), rotate(x0, y1, angle), rotate(x1, y1, angle)];
   const xs = pts.map((p) => p[0]);
   const ys = pts.map((p) => p[1]);
-  return round({ x0: Math.min(...xs), y0: Math.min(...ys), x1: Math.max(...xs), y1: Math.max(...ys) });
+  return roundBox({ x0: Math.min(...xs), y0: Math.min(...ys), x1: Math.max(...xs), y1: Math.max(...ys) });
 }
 
-const r2 = (v: number) => Math.round(v * 100) / 100;
-function round(b: BBox): BBox {
+/** To a hundredth of a point. */
+export const r2 = (v: number) => Math.round(v * 100) / 100;
+export function roundBox(b: BBox): BBox {
   return { x0: r2(b.x0), y0: r2(b.y0), x1: r2(b.x1), y1: r2(b.y1) };
 }
 

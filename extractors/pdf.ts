@@ -4,7 +4,7 @@ import { Table as TableSchema, tableGrid, type Cell, type Page, type Table } fro
 import { FolioError } from '../schemas/errors.ts';
 import type { BBox } from '../schemas/document.ts';
 import { pageGraphics, isWhite, type PageGraphics } from './graphics.ts';
-import { centerInside, classifyDocument, layoutRuns, pageLines, pageWords, toBlocks, unionBoxes, type PageLayout, type PageLines, type RawBlock, type TextRun } from './layout.ts';
+import { centerInside, classifyDocument, layoutRuns, pageLines, pageWords, r2, roundBox, toBlocks, unionBoxes, type PageLayout, type PageLines, type RawBlock, type TextRun } from './layout.ts';
 import { assembleTables, detectTables, looksTabular, type AssembledTable, type PageTable, type PlacedTable } from './tables.ts';
 import { parseColumn } from './values.ts';
 import { mapPdfError, openPdf, pdfjs, PDFJS_VERSION, type PDFPageProxy } from './pdfjs.ts';
@@ -126,12 +126,12 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
   }
 }
 
-const r2 = (v: number) => Math.round(v * 100) / 100;
-
 function normRotation(r: number): 0 | 90 | 180 | 270 {
   const v = (((r % 360) + 360) % 360) as 0 | 90 | 180 | 270;
   return [0, 90, 180, 270].includes(v) ? v : 0;
 }
+
+const area = (b: BBox) => (b.x1 - b.x0) * (b.y1 - b.y0);
 
 /** Rendered pages being encoded and stored while the next pages are read. */
 const STORE_AHEAD = 2;
@@ -281,7 +281,6 @@ async function readPage(page: PDFPageProxy, n: number, opts: Pick<ExtractOptions
     const text = tableGrid(table.rows, table.cols, table.cells).map((r) => r.join('\t')).join('\n');
     blocks.push({ text, bbox: roundBox(table.bbox), lines: [], angle: table.angle, size: 0, bold: false, chars: 0, kind: 'table', ref: key });
   }
-  const area = (b: BBox) => (b.x1 - b.x0) * (b.y1 - b.y0);
   // Shading inside a table (striped rows, header fills) belongs to the table.
   const tableBoxes = found.map((t) => t.bbox);
   const figures = figureRegions(graphics, blocks, vp.width * vp.height);
@@ -394,14 +393,11 @@ function toTable(t: AssembledTable): Table {
   };
 }
 
-const roundBox = (b: BBox): BBox => ({ x0: r2(b.x0), y0: r2(b.y0), x1: r2(b.x1), y1: r2(b.y1) });
-
 /**
  * Figures: painted images, and groups of filled shapes (charts, diagrams) that carry no running
  * text. Overlapping candidates merge into one region.
  */
 function figureRegions(g: PageGraphics, text: RawBlock[], pageArea: number): BBox[] {
-  const area = (b: BBox) => (b.x1 - b.x0) * (b.y1 - b.y0);
   const cands: { bbox: BBox; image: boolean }[] = [
     ...g.images.filter((b) => area(b) >= 0.01 * pageArea).map((bbox) => ({ bbox, image: true })),
     ...g.fills.filter((f) => !isWhite(f.fill) && area(f.bbox) >= 0.01 * pageArea && area(f.bbox) <= 0.9 * pageArea).map((f) => ({ bbox: f.bbox, image: false })),

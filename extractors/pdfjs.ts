@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { compileWasmOnce, inflateInThread, restoreNatives } from './natives.ts';
-import { sameThreadWorker, type SameThreadPort } from './pdfworker.ts';
+import { sameThreadWorker } from './pdfworker.ts';
 import * as pdfjs from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { FolioError } from '../schemas/errors.ts';
@@ -40,13 +40,13 @@ async function workerModule(): Promise<WorkerModule> {
   return g.pdfjsWorker;
 }
 
-let threadWorker: { worker: InstanceType<typeof pdfjs.PDFWorker>; port: SameThreadPort } | undefined;
+let threadWorker: ReturnType<typeof sameThreadWorker> | undefined;
 
 /**
  * The thread's pdf.js worker (extractors/pdfworker.ts): one for every document the thread opens,
  * made on first use.
  */
-export async function pdfWorker(): Promise<{ worker: InstanceType<typeof pdfjs.PDFWorker>; port: SameThreadPort }> {
+export async function pdfWorker(): Promise<ReturnType<typeof sameThreadWorker>> {
   const mod = await workerModule();
   if (!threadWorker || threadWorker.worker.destroyed) threadWorker = sameThreadWorker(pdfjs.PDFWorker, mod);
   return threadWorker;

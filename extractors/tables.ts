@@ -486,8 +486,7 @@ function streamTables(words: PageWord[], width: number): PageTable[] {
         start--;
       }
       const body = rows.slice(start, last + 1);
-      const multi = body.filter((r) => r.segs.length >= 2);
-      const t = multi.length >= 3 ? streamTable(body, frame, width) : undefined;
+      const t = enoughCellRows(body) ? streamTable(body, frame, width) : undefined;
       if (t) {
         out.push(toDisplay(t, frame));
         taken = last + 1;
@@ -496,6 +495,11 @@ function streamTables(words: PageWord[], width: number): PageTable[] {
     }
   }
   return out;
+}
+
+/** Enough rows split into two pieces or more for an unruled table: three. */
+function enoughCellRows(rows: Row[]): boolean {
+  return rows.filter((r) => r.segs.length >= 2).length >= 3;
 }
 
 function streamTable(rows: Row[], frame: Frame, width: number, retried = false): PageTable | undefined {
@@ -527,7 +531,7 @@ function streamTable(rows: Row[], frame: Frame, width: number, retried = false):
     if (retried) return undefined;
     const kept = rows.flatMap((r) => r.words).filter((w) => !prose[slot(edges, cx(w.bbox))]);
     const rest = rowsOf(kept);
-    return rest.filter((r) => r.segs.length >= 2).length >= 3 ? streamTable(rest, frame, width, true) : undefined;
+    return enoughCellRows(rest) ? streamTable(rest, frame, width, true) : undefined;
   }
   if (used.filter((u) => u >= Math.max(2, rows.length * 0.3)).length < 2) return undefined;
   const box = {
