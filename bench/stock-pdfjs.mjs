@@ -9,6 +9,9 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { textContentPass } from './text-pass.mjs';
 
+// The bench runs under tsx, which turns Node's source maps on in every thread; pdf.js run as a
+// plain Node program has them off (they cost it ~150 MB of heap, see withoutSourceMaps).
+process.setSourceMapsEnabled(false);
 const pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');
 const dir = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
 const url = (name) => path.join(dir, name) + path.sep;

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { withoutSourceMaps } from '../extractors/natives.ts';
 import * as schema from './schema.ts';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
@@ -39,9 +40,9 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 }
 
 async function openPostgres(url: string): Promise<Database> {
-  const pg = (await import('pg')).default;
-  const { drizzle } = await import('drizzle-orm/node-postgres');
-  const { migrate } = await import('drizzle-orm/node-postgres/migrator');
+  const [{ default: pg }, { drizzle }, { migrate }] = await withoutSourceMaps(() =>
+    Promise.all([import('pg'), import('drizzle-orm/node-postgres'), import('drizzle-orm/node-postgres/migrator')]),
+  );
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   // An idle client whose connection drops (server restart) must not take the process down;
   // the next query gets a fresh connection or a clear error.
@@ -70,9 +71,9 @@ async function openPostgres(url: string): Promise<Database> {
 }
 
 async function openPglite(dir: string | undefined): Promise<Database> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { drizzle } = await import('drizzle-orm/pglite');
-  const { migrate } = await import('drizzle-orm/pglite/migrator');
+  const [{ PGlite }, { drizzle }, { migrate }] = await withoutSourceMaps(() =>
+    Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite'), import('drizzle-orm/pglite/migrator')]),
+  );
   if (dir) fs.mkdirSync(dir, { recursive: true });
   const client = dir ? await PGlite.create(dir) : await PGlite.create();
   const db = drizzle(client, { schema }) as unknown as Db;

@@ -1,11 +1,34 @@
-// pdfjs-dist's legacy build (the one that runs on Node 20) bundles core-js, which on Node 20
-// replaces Array.prototype.push, JSON.parse and JSON.stringify with JavaScript versions (for
-// corner cases: non-writable array lengths, JSON.rawJSON and source text access). They are
+// Node runtime set-up for the dependencies, done once per thread.
+//
+// Source maps: see withoutSourceMaps.
+//
+// core-js: pdfjs-dist's legacy build (the one that runs on Node 20) bundles core-js, which on
+// Node 20 replaces Array.prototype.push, JSON.parse and JSON.stringify with JavaScript versions
+// (for corner cases: non-writable array lengths, JSON.rawJSON and source text access). They are
 // global, so every push and every JSON call in the thread - ours, pdf.js's, the database
 // driver's - goes through them: a tenth of extraction time, and more in persisting. Neither
 // pdf.js nor folio uses those corner cases, so folio keeps the engine's own functions. This
 // module must be evaluated before pdf.js is; `restoreNatives()` runs after each pdf.js import.
 import zlib from 'node:zlib';
+
+/**
+ * Import a dependency without its source map. tsx turns Node's source maps on, so that stack
+ * traces point into folio's TypeScript. Node then also reads the .map file of every module loaded
+ * after that, and the first stack trace a thread formats expands them: pdf.worker.mjs's 5.8 MB map
+ * alone becomes ~1.5 million arrays, ~110 MB that every full GC of the thread marks again (the
+ * live heap of a worker went from ~60 to ~230 MB, and each full GC from ~20 to ~70 ms). Stack
+ * frames inside a dependency keep their file, line and column in its shipped JavaScript.
+ */
+export async function withoutSourceMaps<T>(load: () => Promise<T>): Promise<T> {
+  if (!process.sourceMapsEnabled) return load();
+  // Node looks at the setting as it compiles each module, so what this import loads has no map.
+  process.setSourceMapsEnabled(false);
+  try {
+    return await load();
+  } finally {
+    process.setSourceMapsEnabled(true);
+  }
+}
 
 const native = {
   push: Array.prototype.push,

@@ -3,11 +3,12 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { compileWasmOnce, inflateInThread, restoreNatives } from './natives.ts';
+import { compileWasmOnce, inflateInThread, restoreNatives, withoutSourceMaps } from './natives.ts';
 import { sameThreadWorker } from './pdfworker.ts';
-import * as pdfjs from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { FolioError } from '../schemas/errors.ts';
+
+const pdfjs: typeof import('pdfjs-dist/legacy/build/pdf.mjs') = await withoutSourceMaps(() => import('pdfjs-dist/legacy/build/pdf.mjs'));
 
 restoreNatives();
 compileWasmOnce();
@@ -35,7 +36,7 @@ type WorkerModule = Parameters<typeof sameThreadWorker>[1];
 async function workerModule(): Promise<WorkerModule> {
   const g = globalThis as { pdfjsWorker?: WorkerModule };
   // @ts-expect-error pdf.worker.mjs ships no type declarations
-  if (!g.pdfjsWorker) g.pdfjsWorker = (await import('pdfjs-dist/legacy/build/pdf.worker.mjs')) as WorkerModule;
+  if (!g.pdfjsWorker) g.pdfjsWorker = (await withoutSourceMaps(() => import('pdfjs-dist/legacy/build/pdf.worker.mjs'))) as WorkerModule;
   restoreNatives();
   return g.pdfjsWorker;
 }

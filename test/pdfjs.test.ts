@@ -1,17 +1,37 @@
 // folio's set-up of pdf.js in a thread: the engine's own push and JSON, wasm compiled once,
 // compressed streams inflated in the thread, and one worker per thread behind a copying port. Inputs are generated here (pdf-lib, zlib) or by test/fixtures.
+import { findSourceMap } from 'node:module';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import zlib from 'node:zlib';
 import assert from 'node:assert/strict';
 import { PDFDict, PDFDocument, PDFName, StandardFonts } from 'pdf-lib';
 import { openPdf, pdfWorker, preloadPdfWorker } from '../extractors/pdfjs.ts';
 import { copyMessage, SameThreadPort } from '../extractors/pdfworker.ts';
-import { nativesIntact } from '../extractors/natives.ts';
+import { nativesIntact, withoutSourceMaps } from '../extractors/natives.ts';
 import { extractDocument } from '../pipelines/extract.ts';
 import { loadConfig } from '../schemas/config.ts';
 import { memorySink } from './support/sink.ts';
 import { pagesPdf } from './fixtures/pdfs.ts';
+
+test("pdf.js is loaded without its source maps and folio's TypeScript keeps its own", async () => {
+  // Tests run under tsx, which turns source maps on, as bin/folio.js does.
+  assert.equal(process.sourceMapsEnabled, true);
+  await preloadPdfWorker();
+  // A damaged PDF: pdf.js builds its exceptions on Error, and the stack is formatted.
+  await assert.rejects(openPdf(new Uint8Array(Buffer.from('%PDF-1.7\n% damaged\n'))), (e: Error) => typeof e.stack === 'string');
+  const build = path.join(path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json')), 'legacy', 'build');
+  for (const file of ['pdf.mjs', 'pdf.worker.mjs']) {
+    assert.equal(findSourceMap(path.join(build, file)), undefined, `${file} has no source map in this thread`);
+  }
+  assert.ok(findSourceMap(fileURLToPath(new URL('../extractors/pdfjs.ts', import.meta.url))), 'folio keeps its own');
+  // The setting comes back even when the import fails.
+  await assert.rejects(withoutSourceMaps(() => import('./no-such-module.mjs')));
+  assert.equal(process.sourceMapsEnabled, true);
+});
 
 test('pdf.js leaves the engine its own push and JSON, and wasm is compiled once per bytes', async () => {
   await preloadPdfWorker();
