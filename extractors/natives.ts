@@ -20,15 +20,19 @@ import zlib from 'node:zlib';
  * frames inside a dependency keep their file, line and column in its shipped JavaScript.
  */
 export async function withoutSourceMaps<T>(load: () => Promise<T>): Promise<T> {
-  if (!process.sourceMapsEnabled) return load();
+  if (importsWithoutMaps === 0 && !process.sourceMapsEnabled) return load();
   // Node looks at the setting as it compiles each module, so what this import loads has no map.
+  // Maps come back on when the last of the imports under way ends, not when the first does.
+  importsWithoutMaps++;
   process.setSourceMapsEnabled(false);
   try {
     return await load();
   } finally {
-    process.setSourceMapsEnabled(true);
+    if (--importsWithoutMaps === 0) process.setSourceMapsEnabled(true);
   }
 }
+
+let importsWithoutMaps = 0;
 
 const native = {
   push: Array.prototype.push,

@@ -1,7 +1,6 @@
 // folio's set-up of pdf.js in a thread: the engine's own push and JSON, wasm compiled once,
 // compressed streams inflated in the thread, and one worker per thread behind a copying port. Inputs are generated here (pdf-lib, zlib) or by test/fixtures.
-import { findSourceMap } from 'node:module';
-import { createRequire } from 'node:module';
+import { createRequire, findSourceMap } from 'node:module';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -28,8 +27,19 @@ test("pdf.js is loaded without its source maps and folio's TypeScript keeps its 
     assert.equal(findSourceMap(path.join(build, file)), undefined, `${file} has no source map in this thread`);
   }
   assert.ok(findSourceMap(fileURLToPath(new URL('../extractors/pdfjs.ts', import.meta.url))), 'folio keeps its own');
-  // The setting comes back even when the import fails.
-  await assert.rejects(withoutSourceMaps(() => import('./no-such-module.mjs')));
+  // The setting comes back even when the import fails, and only once no such import is under way.
+  const missing = './no-such-module.mjs';
+  await assert.rejects(withoutSourceMaps(() => import(missing)));
+  assert.equal(process.sourceMapsEnabled, true);
+  let endFirst!: () => void;
+  let endSecond!: () => void;
+  const first = withoutSourceMaps(() => new Promise<void>((r) => (endFirst = r)));
+  const second = withoutSourceMaps(() => new Promise<void>((r) => (endSecond = r)));
+  endFirst();
+  await first;
+  assert.equal(process.sourceMapsEnabled, false, 'still off while the second import loads');
+  endSecond();
+  await second;
   assert.equal(process.sourceMapsEnabled, true);
 });
 
