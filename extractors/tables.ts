@@ -234,8 +234,28 @@ function latticeTable(comp: Segment[], words: PageWord[], frame: Frame): PageTab
   // Cells in the added rows and columns are separated by the grid's own rows and columns.
   const ruled = (r: number, c: number) => r < nR - added.bottom && c >= added.left && c < nC - added.right;
   const cells = added.left + added.right + added.bottom === 0 ? base : gridCells(grown.xs, grown.ys, vs, hs, words, frame, ruled);
+  if (chartOrSymbols(cells, nR, nC)) return undefined;
   const box = { x0: grown.xs[0]!, y0: grown.ys[0]!, x1: grown.xs[nC]!, y1: grown.ys[nR]! };
   return { method: 'lattice', bbox: box, rows: nR, cols: nC, cells: cells.sort((a, b) => a.row - b.row || a.col - b.col), colEdges: grown.xs, angle: frame.angle };
+}
+
+/**
+ * Ruled grids that are not tables: a chart's gridlines (most of the grid empty, and most rows
+ * holding one cell at most: an axis label, a legend entry) and the labels of a diagram set in a
+ * symbol font (pdf.js maps its glyphs to punctuation: fewer than half the cells hold a letter or
+ * a digit). Their words stay on the page as text.
+ */
+function chartOrSymbols(cells: GridCell[], rows: number, cols: number): boolean {
+  const filled = cells.filter((c) => c.text);
+  if (filled.filter((c) => /[\p{L}\p{N}]/u.test(c.text)).length < 0.5 * filled.length) return true;
+  if (rows < 4) return false;
+  const perRow = new Array<number>(rows).fill(0);
+  let covered = 0;
+  for (const c of filled) {
+    covered += c.rowSpan * c.colSpan;
+    for (let r = c.row; r < Math.min(rows, c.row + c.rowSpan); r++) perRow[r]!++;
+  }
+  return covered < 0.2 * rows * cols && perRow.filter((n) => n <= 1).length > 0.5 * rows;
 }
 
 /** The cells of a grid: neighbours with no rule between them (where `ruled`) are one spanning cell. */

@@ -150,6 +150,35 @@ describe('table detection', () => {
     );
   });
 
+  describe('ruled grids that are not tables', () => {
+    const seg = (dir: 'h' | 'v', pos: number, from: number, to: number) => ({ dir, pos, from, to });
+    // A 10 x 8 grid of 20 pt squares at (100..260, 100..300): a chart's gridlines.
+    const grid = [
+      ...Array.from({ length: 11 }, (_, i) => seg('h', 100 + 20 * i, 100, 260)),
+      ...Array.from({ length: 9 }, (_, i) => seg('v', 100 + 20 * i, 100, 300)),
+    ];
+    const word = (text: string, row: number, col: number) => ({ text, bbox: { x0: 102 + 20 * col, y0: 104 + 20 * row, x1: 116 + 20 * col, y1: 114 + 20 * row }, angle: 0, size: 8, bold: false });
+
+    test('a chart: axis labels down one column and a legend entry', () => {
+      const words = [...Array.from({ length: 10 }, (_, r) => word(`${100 - 10 * r}`, r, 0)), word('Load', 4, 5)];
+      assert.deepEqual(detectTables(words, grid, 612), []);
+    });
+
+    test('the same grid with a few cells filled on every row is a (sparse) table', () => {
+      const words = Array.from({ length: 10 }, (_, r) => [word(`r${r}`, r, 0), word(`${r * 3}`, r, 3 + (r % 4))]).flat();
+      const [t] = detectTables(words, grid, 612);
+      assert.ok(t, 'a table');
+      assert.deepEqual([t.rows, t.cols], [10, 8]);
+    });
+
+    test('labels in a symbol font (punctuation to pdf.js) are not a table; words are', () => {
+      const soup = Array.from({ length: 10 }, (_, r) => [word('%#', r, 0), word('&(', r, 1), word('$', r, 2 + (r % 6))]).flat();
+      assert.deepEqual(detectTables(soup, grid, 612), []);
+      const words = Array.from({ length: 10 }, (_, r) => [word('%#', r, 0), word(`a${r}`, r, 1), word(`${r}`, r, 2 + (r % 6))]).flat();
+      assert.equal(detectTables(words, grid, 612).length, 1);
+    });
+  });
+
   test('tables can be switched off (the text-only path)', async () => {
     const doc = await extractDocument({ bytes: await tablesPdf([{ tables: [SPANNED] }]), uri: 'file:///x.pdf', name: 'x.pdf' }, { ...cfg, tables: false });
     assert.equal(doc.tables.length, 0);
