@@ -2,6 +2,11 @@
 // ../shared/bench/throughput, as a ratio to raw single-threaded pdf.js getTextContent over the
 // same pages in the same run. Usage: npm run bench [-- <bench dir>]
 //
+// folio runs twice over: as `folio process` runs by default (FOLIO_RENDER=needs-ocr: pages with
+// no text layer are rendered and stored as PNG, which for the corpus's scans means decoding
+// their JPEG 2000 images), and without page images (FOLIO_RENDER=none: extract + layout +
+// persist only, the scanned pages marked needsOcr).
+//
 // The baseline is pdf.js as shipped (bench/stock-pdfjs.mjs, in a thread of its own). A second,
 // stricter baseline runs the same calls through folio's own pdf.js set-up (extractors/pdfjs.ts,
 // which undoes core-js's slow replacements of push and JSON): its ratios are printed in brackets.
@@ -38,9 +43,9 @@ interface Folio {
   dataDir: string;
 }
 
-async function startFolio(workers: number): Promise<Folio> {
+async function startFolio(workers: number, render: Config['render']): Promise<Folio> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'folio-bench-'));
-  const cfg = loadConfig({ dataDir, workers, render: 'needs-ocr', logLevel: 'silent' });
+  const cfg = loadConfig({ dataDir, workers, render, logLevel: 'silent' });
   const db = await openDatabase({ pgliteDir: path.join(dataDir, 'db') });
   const pool = new ExtractPool(workers, { ...cfg, blobDir: blobDirOf(cfg) });
   return { workers, cfg, db, pool, dataDir };
@@ -90,25 +95,31 @@ const cores = os.availableParallelism();
 console.log(`throughput corpus: ${files.length} PDFs, ${cores} cores, 1 warm-up pass + ${ROUNDS} measured`);
 const t0 = performance.now();
 const stock = new StockPdfjs();
-const one = await startFolio(1);
-const all = await startFolio(cores);
+const one = await startFolio(1, 'needs-ocr');
+const all = await startFolio(cores, 'needs-ocr');
+const oneText = await startFolio(1, 'none');
+const allText = await startFolio(cores, 'none');
 const startup = (performance.now() - t0) / 1000;
 
 // Each round runs every contender once, one after the other, so that machine noise hits all alike.
-const contenders: Record<'stock' | 'raw' | 'one' | 'all', () => Promise<Pass>> = {
+const contenders = {
   stock: () => stock.pass(),
   raw: rawTextContent,
   one: () => folioPass(one),
   all: () => folioPass(all),
-};
-const first = { stock: 0, raw: 0, one: 0, all: 0 };
-const best = { stock: Infinity, raw: Infinity, one: Infinity, all: Infinity };
-const busy = { stock: 0, raw: 0, one: 0, all: 0 };
+  oneText: () => folioPass(oneText),
+  allText: () => folioPass(allText),
+} satisfies Record<string, () => Promise<Pass>>;
+type Name = keyof typeof contenders;
+const names = Object.keys(contenders) as Name[];
+const first = Object.fromEntries(names.map((n) => [n, 0])) as Record<Name, number>;
+const best = Object.fromEntries(names.map((n) => [n, Infinity])) as Record<Name, number>;
+const busy = Object.fromEntries(names.map((n) => [n, 0])) as Record<Name, number>;
 let pages = 0;
 let pushReplaced = false;
 for (let r = 0; r <= ROUNDS; r++) {
-  for (const [name, run] of Object.entries(contenders) as [keyof typeof first, () => Promise<Pass>][]) {
-    const p = await run();
+  for (const name of names) {
+    const p: Pass = await contenders[name]();
     if (pages && p.pages !== pages) throw new Error(`page counts differ: ${name} read ${p.pages}, others ${pages}`);
     pages = p.pages;
     if ('pushReplaced' in p) pushReplaced = p.pushReplaced as boolean;
@@ -119,8 +130,7 @@ for (let r = 0; r <= ROUNDS; r++) {
     }
   }
 }
-await stopFolio(one);
-await stopFolio(all);
+for (const f of [one, all, oneText, allText]) await stopFolio(f);
 await stock.close();
 
 const pps = (s: number) => (pages / s).toFixed(1).padStart(6);
@@ -132,5 +142,8 @@ row('raw pdf.js getTextContent (baseline)', 'stock', '');
 row("same, with folio's pdf.js fixes", 'raw', '');
 row('folio full path, 1 worker', 'one', '   (goal >= 0.5)');
 row(`folio full path, ${cores} workers`, 'all', '   (goal >= 1.0)');
+row('same, no page images, 1 worker', 'oneText', '   (goal >= 0.5)');
+row(`same, no page images, ${cores} workers`, 'allText', '   (goal >= 1.0)');
 console.log(`ratios: to the baseline, pdf.js as shipped in a thread of its own${pushReplaced ? " (core-js's replacements of push/JSON active, as in any program that loads it on Node 20)" : ''}; in brackets, to pdf.js with folio's fixes (extractors/natives.ts, extractors/pdfjs.ts) in the main thread`);
-console.log(`(start-up of two embedded databases and ${2 + cores} threads, not in the ratios: ${startup.toFixed(1)} s)`);
+console.log('full path: `folio process` as configured by default (FOLIO_RENDER=needs-ocr: pages without a text layer rendered and stored as PNG); no page images: FOLIO_RENDER=none (extract + layout + persist; such pages only marked needsOcr)');
+console.log(`(start-up of four embedded databases and ${1 + 2 * (1 + cores)} threads, not in the ratios: ${startup.toFixed(1)} s)`);
