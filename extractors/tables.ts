@@ -242,12 +242,12 @@ function latticeTable(comp: Segment[], words: PageWord[], frame: Frame): PageTab
 /**
  * Ruled grids that are not tables: a chart's gridlines (most of the grid empty, and most rows
  * holding one cell at most: an axis label, a legend entry) and the labels of a diagram set in a
- * symbol font (pdf.js maps its glyphs to punctuation: fewer than half the cells hold a letter or
- * a digit). Their words stay on the page as text.
+ * symbol font (pdf.js maps glyphs it has no Unicode for to their codes, ASCII punctuation: most
+ * cells are runs of it). Their words stay on the page as text.
  */
 function chartOrSymbols(cells: GridCell[], rows: number, cols: number): boolean {
   const filled = cells.filter((c) => c.text);
-  if (filled.filter((c) => /[\p{L}\p{N}]/u.test(c.text)).length < 0.5 * filled.length) return true;
+  if (filled.filter((c) => isGlyphSoup(c.text)).length > 0.5 * filled.length) return true;
   if (rows < 4) return false;
   const perRow = new Array<number>(rows).fill(0);
   let covered = 0;
@@ -256,6 +256,15 @@ function chartOrSymbols(cells: GridCell[], rows: number, cols: number): boolean 
     for (let r = c.row; r < Math.min(rows, c.row + c.rowSpan); r++) perRow[r]!++;
   }
   return covered < 0.2 * rows * cols && perRow.filter((n) => n <= 1).length > 0.5 * rows;
+}
+
+/**
+ * Text made of two or more different ASCII punctuation marks and nothing else. Placeholders
+ * ("-", "--", "...") and symbols outside ASCII (check marks, bullets, dashes) are not.
+ */
+function isGlyphSoup(text: string): boolean {
+  const t = text.replace(/\s+/g, '');
+  return /^[!-/:-@[-`{-~]+$/.test(t) && new Set(t).size >= 2;
 }
 
 /** The cells of a grid: neighbours with no rule between them (where `ruled`) are one spanning cell. */

@@ -176,6 +176,9 @@ describe('table detection', () => {
       assert.deepEqual(detectTables(soup, grid, 612), []);
       const words = Array.from({ length: 10 }, (_, r) => [word('%#', r, 0), word(`a${r}`, r, 1), word(`${r}`, r, 2 + (r % 6))]).flat();
       assert.equal(detectTables(words, grid, 612).length, 1);
+      // A matrix of check marks and placeholders is a table, though few cells hold a letter.
+      const marks = Array.from({ length: 10 }, (_, r) => [word(`f${r}`, r, 0), ...[1, 2, 3, 4, 5, 6, 7].map((c) => word((r + c) % 3 ? '✓' : '--', r, c))]).flat();
+      assert.equal(detectTables(marks, grid, 612).length, 1);
     });
   });
 
