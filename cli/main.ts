@@ -33,6 +33,9 @@ function config(opts: CommonFlags): Config {
     render: flags.render,
     dpi: flags.dpi,
     timeoutMs: flags.timeout,
+    engine: flags.engine,
+    ocrModel: flags.ocrModel,
+    ocrDpi: flags.ocrDpi,
   });
 }
 
@@ -50,6 +53,9 @@ const common = (c: Command) =>
     .option('--db <url>', 'postgres:// URL (default: DATABASE_URL, else embedded PGlite in the data dir)')
     .option('--data-dir <dir>', 'data folder for the embedded database and blobs (default: FOLIO_DATA_DIR or .folio)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|silent');
+
+const engineOption = () =>
+  new Option('--engine <engine>', 'auto: text layer where usable, OCR elsewhere; text: never OCR; ocr: OCR every page').choices(['auto', 'text', 'ocr']);
 
 const program = new Command('folio')
   .description('Turn PDFs, scans and images into validated Documents you can query in SQL.')
@@ -71,6 +77,9 @@ common(
     .option('--timeout <ms>', 'time limit per document')
     .addOption(new Option('--render <which>', 'pages to rasterize and store').choices(['none', 'needs-ocr', 'all']))
     .option('--dpi <n>', 'resolution of stored page images')
+    .addOption(engineOption())
+    .option('--ocr-model <file>', 'Tesseract model (.traineddata[.gz]) instead of the English one installed with folio')
+    .option('--ocr-dpi <n>', 'resolution PDF pages are rendered at for OCR')
     .option('--json', 'print the summary as JSON')
     .option('--summary <file>', 'also write the summary as JSON to this file'),
 ).action(async (inputs: string[], flags: CommonFlags & Record<string, unknown>) => {
@@ -80,6 +89,7 @@ common(
   const bar = tty ? new cliProgress.SingleBar({ format: 'folio {bar} {value}/{total} files | {file}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
   const summary = await withDb(cfg, (db) =>
     processInputs(inputs, cfg, db, {
+      onProblem: (p) => log.error({ code: p.code }, `${p.message}: files that need OCR will fail with ${p.code}`),
       onStart: (total) => {
         bar?.start(total, 0, { file: '' });
         if (!bar) log.info({ files: total, database: db.kind }, 'processing');
@@ -106,7 +116,10 @@ common(
     .addOption(new Option('--format <fmt>', 'output format').choices(['json', 'md']).default('json'))
     .option('--password <pw>', 'password for an encrypted PDF')
     .option('--max-pages <n>', 'page limit')
-    .option('--max-pixels <n>', 'pixel limit'),
+    .option('--max-pixels <n>', 'pixel limit')
+    .addOption(engineOption())
+    .option('--ocr-model <file>', 'Tesseract model (.traineddata[.gz]) instead of the English one installed with folio')
+    .option('--ocr-dpi <n>', 'resolution PDF pages are rendered at for OCR'),
 ).action(async (file: string, flags: CommonFlags & Record<string, unknown>) => {
   const cfg = { ...config(flags), render: 'none' as const };
   const bytes = new Uint8Array(fs.readFileSync(file));
@@ -258,6 +271,7 @@ export function formatSummary(s: Summary): string {
   const lines = [
     `folio process: ${s.files} file(s) in ${s.seconds.toFixed(1)} s on ${s.database}: ${s.done} done, ${s.skipped} unchanged, ${s.failed} failed; ${s.pages} pages (${s.pagesPerSecond} pages/s), ${s.blocks} blocks`,
   ];
+  for (const p of s.problems ?? []) lines.push(`  PROBLEM ${p.code}: ${p.message}`);
   for (const o of s.outcomes.filter((x) => x.status === 'failed')) lines.push(`  FAILED ${o.code}: ${o.file}: ${o.message}`);
   return lines.join('\n') + '\n';
 }

@@ -141,6 +141,8 @@ function pageRow(documentId: string, p: Page) {
     height: p.height,
     rotation: p.rotation,
     needsOcr: p.needsOcr,
+    engine: p.engine,
+    reader: p.reader ?? null,
     image: p.image ?? null,
     thumbnail: p.thumbnail ?? null,
     text: p.blocks.map((b) => b.text).filter(Boolean).join('\n\n'),
@@ -350,6 +352,8 @@ export async function loadDocument(database: Database, idOrPrefix: string): Prom
       height: p.height,
       rotation: p.rotation as Page['rotation'],
       needsOcr: p.needsOcr,
+      engine: p.engine as Page['engine'],
+      ...(p.reader != null ? { reader: p.reader } : {}),
       ...(p.image != null ? { image: p.image } : {}),
       ...(p.thumbnail != null ? { thumbnail: p.thumbnail } : {}),
       blocks: blockRows

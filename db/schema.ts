@@ -14,6 +14,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import type { PageRead } from '../schemas/document.ts';
 
 export const documents = pgTable(
   'documents',
@@ -56,6 +57,10 @@ export const pages = pgTable(
     height: doublePrecision('height').notNull(),
     rotation: integer('rotation').notNull().default(0),
     needsOcr: boolean('needs_ocr').notNull().default(false),
+    /** Which engine read the page's text: pdf-text, ocr, vlm or none. */
+    engine: text('engine').notNull().default('pdf-text'),
+    /** For a page read from its image: engine, model, rotation and skew applied, dpi, confidence (Page.reader). */
+    reader: jsonb('reader').$type<PageRead>(),
     image: text('image'),
     thumbnail: text('thumbnail'),
     text: text('text').notNull().default(''),

@@ -1,10 +1,11 @@
 // Images as documents: PNG, JPEG, WebP, TIFF (one page per TIFF page), GIF (first frame), AVIF/HEIF.
-// Pages carry no text (needsOcr: true); a vision engine reads the stored page image later.
-// Sizes follow the displayed orientation (EXIF Orientation applied).
+// Each page is read by OCR when an engine is given (needsOcr: true either way: an image has no
+// text layer). Sizes follow the displayed orientation (EXIF Orientation applied).
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
-import type { Page } from '../schemas/document.ts';
 import { FolioError } from '../schemas/errors.ts';
-import { storeRendered } from './raster.ts';
+import { assemblePages, textBlocks, type ReadPage } from './assemble.ts';
+import { ocrPage } from './ocr.ts';
+import { storeRendered, type RawImage } from './raster.ts';
 import type { ExtractOptions, Extraction } from './types.ts';
 
 /** sharp's decoder names that are raster documents; SVG (and anything else) is not read here. */
@@ -83,7 +84,8 @@ export async function extractImage(bytes: Uint8Array, opts: ExtractOptions): Pro
   }
 
   const store = opts.storeImage && opts.render !== 'none' ? opts.storeImage : undefined;
-  const pages: Page[] = [];
+  const ocr = opts.engine !== 'text' ? opts.ocr : undefined;
+  const read: ReadPage[] = [];
   let firstDensity = DEFAULT_DPI;
 
   for (let i = 0; i < pageCount; i++) {
@@ -105,37 +107,50 @@ export async function extractImage(bytes: Uint8Array, opts: ExtractOptions): Pro
     const density = dpi ?? DEFAULT_DPI;
     if (i === 0) firstDensity = density;
 
-    const page: Page = {
-      number: pageNo,
-      width: (width * 72) / density,
-      height: (height * 72) / density,
-      rotation: 0,
-      needsOcr: true,
-      blocks: [],
+    const page: ReadPage = {
+      layout: { number: pageNo, width: (width * 72) / density, height: (height * 72) / density, blocks: [] },
+      tables: [],
+      prov: { engine: 'image', engineVersion: `sharp@${sharp.versions.sharp}` },
+      page: { rotation: 0, needsOcr: true, engine: 'none' },
     };
-
-    if (store) {
-      const gray = m.space === 'b-w' || m.space === 'grey16';
-      let raw: { data: Buffer; info: OutputInfo };
-      try {
-        let img = sharp(buf, { page: i, limitInputPixels: opts.maxPixels, failOn: 'error' }).autoOrient();
-        if (m.hasAlpha) img = img.flatten({ background: '#ffffff' });
-        // 8-bit gray stays one channel; everything else (CMYK, 16-bit, palette) becomes 8-bit sRGB.
-        raw = await img.toColourspace(gray ? 'b-w' : 'srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-      } catch (err) {
-        throw decodeError(err, pageNo, opts.maxPixels);
-      }
-      const { width: w, height: h, channels } = raw.info;
-      if (w !== width || h !== height) {
-        warnings.push({ code: 'size_mismatch', message: `header says ${width}x${height}, decoded ${w}x${h}`, page: pageNo });
-      }
-      const keys = await storeRendered({ data: raw.data, width: w, height: h, channels }, { thumbnailWidth: opts.thumbnailWidth, storeImage: store });
-      page.image = keys.image;
-      page.thumbnail = keys.thumbnail;
+    if (!store && !ocr) {
+      read.push(page);
+      continue;
     }
-    pages.push(page);
+    const gray = m.space === 'b-w' || m.space === 'grey16';
+    let raw: { data: Buffer; info: OutputInfo };
+    try {
+      let img = sharp(buf, { page: i, limitInputPixels: opts.maxPixels, failOn: 'error' }).autoOrient();
+      if (m.hasAlpha) img = img.flatten({ background: '#ffffff' });
+      // 8-bit gray stays one channel; everything else (CMYK, 16-bit, palette) becomes 8-bit sRGB.
+      raw = await img.toColourspace(gray ? 'b-w' : 'srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    } catch (err) {
+      throw decodeError(err, pageNo, opts.maxPixels);
+    }
+    const { width: w, height: h, channels } = raw.info;
+    if (w !== width || h !== height) {
+      warnings.push({ code: 'size_mismatch', message: `header says ${width}x${height}, decoded ${w}x${h}`, page: pageNo });
+    }
+    let stored: RawImage = { data: raw.data, width: w, height: h, channels };
+    if (ocr) {
+      const o = await ocrPage({ ...stored, scale: density / 72 }, await ocr(), { signal: opts.signal });
+      const { blocks, tables } = textBlocks(o.runs, o.segments, o.width, pageNo, { tables: opts.tables });
+      page.layout = { number: pageNo, width: o.width, height: o.height, blocks };
+      page.tables = tables;
+      page.prov = { engine: 'ocr', engineVersion: o.engine.version, model: o.engine.model };
+      page.page = {
+        ...page.page,
+        engine: 'ocr',
+        reader: { engine: o.engine.name, engineVersion: o.engine.version, model: o.engine.model, modelSha256: o.engine.modelSha256, ...o.facts },
+      };
+      // The page as read (upright, straightened), so that its boxes lie on it.
+      if (o.facts.rotation || o.facts.skew) stored = o.view;
+    }
+    if (store) Object.assign(page.page, await storeRendered(stored, { thumbnailWidth: opts.thumbnailWidth, storeImage: store }));
+    read.push(page);
   }
 
+  const { pages, tables } = assemblePages(read, warnings);
   const size = displayedSize(first);
   const metadata: Record<string, string> = {
     format: first.format,
@@ -145,5 +160,5 @@ export async function extractImage(bytes: Uint8Array, opts: ExtractOptions): Pro
   };
   if (first.orientation !== undefined) metadata.orientation = String(first.orientation);
   if (paged && pageCount > 1) metadata.pages = String(pageCount);
-  return { pages, metadata, warnings };
+  return { pages, tables, metadata, warnings };
 }

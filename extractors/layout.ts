@@ -21,6 +21,10 @@ export interface TextRun {
   ascent: number;
   descent: number;
   bold: boolean;
+  /** Engine confidence in the text, 0..1 (OCR); absent for a PDF text layer. */
+  conf?: number;
+  /** The run is one whole word (OCR): never joined to a neighbouring run as a fragment. */
+  whole?: boolean;
 }
 
 interface CWord {
@@ -33,6 +37,7 @@ interface CWord {
   size: number;
   bold: boolean;
   chars: number;
+  conf?: number;
   /** The piece touches its run's start/end, so it may continue a word from a neighbouring run. */
   openL: boolean;
   openR: boolean;
@@ -122,8 +127,9 @@ function runsToWords(runs: TextRun[], angle: number): CWord[] {
         size: r.size,
         bold: r.bold,
         chars: m[0].length,
-        openL: m.index === 0,
-        openR: m.index + m[0].length === n,
+        ...(r.conf !== undefined ? { conf: r.conf } : {}),
+        openL: !r.whole && m.index === 0,
+        openR: !r.whole && m.index + m[0].length === n,
       });
     }
   }
@@ -225,6 +231,7 @@ function joinFragments(row: CWord[]): CWord[] {
       prev.bottom = Math.max(prev.bottom, w.bottom);
       prev.chars += w.chars;
       prev.bold = prev.bold && w.bold;
+      if (w.conf !== undefined) prev.conf = Math.min(prev.conf ?? 1, w.conf);
       prev.openR = w.openR;
     } else {
       merged.push({ ...w });
@@ -376,7 +383,7 @@ function toRawBlock(blk: CLine[], angle: number): RawBlock {
       text: words.map((w) => w.text).join(' '),
       bbox: boxToDisplay(l.x0, l.top, l.x1, l.bottom, angle),
       angle,
-      words: words.map((w): Word => ({ text: w.text, bbox: boxToDisplay(w.x0, w.top, w.x1, w.bottom, angle) })),
+      words: words.map((w): Word => ({ text: w.text, bbox: boxToDisplay(w.x0, w.top, w.x1, w.bottom, angle), ...(w.conf !== undefined ? { conf: w.conf } : {}) })),
     };
   });
   const chars = blk.reduce((s, l) => s + l.words.reduce((t, w) => t + w.chars, 0), 0);
@@ -557,11 +564,13 @@ export function classifyDocument(pages: PageLayout[]): { block: RawBlock; cls: C
 export function toBlocks(
   ordered: { block: RawBlock; cls: Classified }[][],
   pageNumbers: number[],
-  prov: { engine: Block['provenance']['engine']; engineVersion: string; model?: string },
+  /** Who read each page. */
+  provs: { engine: Block['provenance']['engine']; engineVersion: string; model?: string }[],
 ): Block[][] {
   let order = 0;
   return ordered.map((list, i) => {
     const page = pageNumbers[i]!;
+    const { engine, engineVersion, model } = provs[i]!;
     return list.map(({ block, cls }, j): Block => ({
       id: `p${page}-b${j + 1}`,
       type: cls.type,
@@ -572,7 +581,7 @@ export function toBlocks(
       ...(block.kind ? {} : { fontSize: r2(block.size), bold: block.bold }),
       lines: block.lines,
       ...(block.tableId ? { tableId: block.tableId } : {}),
-      provenance: { page, bbox: block.bbox, ...prov },
+      provenance: { page, bbox: block.bbox, engine, engineVersion, ...(model ? { model } : {}) },
     }));
   });
 }

@@ -1,14 +1,14 @@
 // The PDF stage: text layer (pdf.js text content with positions), fonts and images (operator
 // list), layout, and rasterization of the pages that need it.
-import { Table as TableSchema, tableGrid, type Cell, type Page, type Table } from '../schemas/document.ts';
 import { FolioError } from '../schemas/errors.ts';
 import type { BBox } from '../schemas/document.ts';
+import { assemblePages, textBlocks, type ReadPage } from './assemble.ts';
 import { pageGraphics, isWhite, type PageGraphics } from './graphics.ts';
-import { centerInside, classifyDocument, layoutRuns, pageLines, pageWords, r2, roundBox, toBlocks, unionBoxes, type PageLayout, type PageLines, type RawBlock, type TextRun } from './layout.ts';
-import { assembleTables, detectTables, looksTabular, type AssembledTable, type PageTable, type PlacedTable } from './tables.ts';
-import { parseColumn } from './values.ts';
+import { centerInside, pageLines, pageWords, r2, unionBoxes, type PageLayout, type PageLines, type RawBlock, type TextRun } from './layout.ts';
+import { ocrPage } from './ocr.ts';
+import { looksTabular } from './tables.ts';
 import { mapPdfError, openPdf, pdfjs, PDFJS_VERSION, type PDFPageProxy } from './pdfjs.ts';
-import { renderPage, storeRendered, type RenderedPage } from './raster.ts';
+import { renderPage, renderSize, storeRendered, type RawImage, type RenderedPage } from './raster.ts';
 import type { ExtractOptions, Extraction } from './types.ts';
 
 export const PDF_ENGINE_VERSION = `pdfjs-dist@${PDFJS_VERSION}`;
@@ -27,8 +27,11 @@ interface PageFacts {
   /** Set when the page was rendered before its graphics were read (then never read). */
   ink?: Ink;
   graphics?: PageGraphics;
-  tables: { key: string; table: PageTable }[];
+  tables: ReadPage['tables'];
 }
+
+/** How a page's text is read: its text layer, its image by OCR, or both merged. */
+type Route = 'text' | 'ocr' | 'merge';
 
 /** Extract a PDF into pages of classified, ordered blocks. */
 export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promise<Extraction> {
@@ -38,9 +41,9 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
       throw new FolioError('too_many_pages', `the PDF has ${doc.numPages} pages; the limit is ${opts.maxPages} (FOLIO_MAX_PAGES)`);
     }
     const warnings: Extraction['warnings'] = [];
-    const facts: PageFacts[] = [];
-    const rendered: { image?: string; thumbnail?: string }[] = [];
+    const read: ReadPage[] = [];
     let failedPages = 0;
+    const ocrOn = !!opts.ocr && opts.engine !== 'text';
     // A page's decoded images are dropped one page late: an image the next page shows too (a
     // scan repeated, a logo) is then copied by pdf.js instead of decoded again.
     let previous: PDFPageProxy | undefined;
@@ -51,35 +54,84 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
       try {
         page = await doc.getPage(n);
         const text = await readText(page);
+        const shown = page;
+        const ocrDpi = ocrOn ? fitDpi(page, opts.ocrDpi ?? DEFAULT_OCR_DPI, opts.maxPixels) : opts.dpi;
+        const render = (dpi: number) => renderPage(shown, { dpi, maxPixels: opts.maxPixels, signal: opts.signal });
         // A page with (almost) no text layer that is going to be rendered anyway is rendered
         // first: its pixels tell whether there is ink to read by OCR, and where. That spares the
         // operator list, the costly way to learn the same (it decodes every image of the page).
-        const shown = page;
-        const render = () => renderPage(shown, { dpi: opts.dpi, maxPixels: opts.maxPixels, signal: opts.signal });
+        // With OCR on it is rendered at the resolution OCR reads it at.
         let raw: RenderedPage | undefined;
         let ink: Ink | undefined;
-        const renders = opts.storeImage && opts.render !== 'none';
+        const renders = (opts.storeImage && opts.render !== 'none') || ocrOn;
         if (renders && text.chars < OCR_MAX_CHARS && (opts.graphics ?? 'always') === 'auto') {
-          raw = await render();
+          raw = await render(ocrDpi);
           ink = inkOf(raw, raw.width / text.vp.width);
         }
         const f = await readPage(page, n, opts, text, ink);
-        const needsOcr = isImageOnly(f);
-        const want = opts.render === 'all' || (opts.render === 'needs-ocr' && needsOcr);
-        if (want && opts.storeImage) {
-          raw ??= await render();
+        const unusable = unusableText(text);
+        const needsOcr = isImageOnly(f) || unusable;
+        // No text layer (or an unusable one): OCR reads the page. A few words of text layer over
+        // more ink (a scan with a typed stamp), or a big image that the text layer leaves bare:
+        // OCR reads it and the text layer's words are kept where they are.
+        let route: Route = 'text';
+        if (ocrOn) {
+          if (opts.engine === 'ocr' || unusable || (needsOcr && text.chars === 0)) route = 'ocr';
+          else if (needsOcr) route = !raw || uncoveredInk(raw, raw.width / text.vp.width, text) ? 'merge' : 'text';
+          else if (uncoveredScan(f, text)) route = 'merge';
+        }
+        const slot = read.length;
+        let stored: RawImage | undefined;
+        let storeWidth: number | undefined;
+        if (route === 'text') {
+          read.push({
+            layout: f.layout,
+            tables: f.tables,
+            prov: { engine: 'pdf-text', engineVersion: PDF_ENGINE_VERSION },
+            page: { rotation: f.rotation, needsOcr, engine: text.chars > 0 ? 'pdf-text' : 'none' },
+          });
+          const want = opts.render === 'all' || (opts.render === 'needs-ocr' && needsOcr);
+          if (want && opts.storeImage) stored = raw && raw.width === renderSize(page, opts.dpi).width ? raw : await render(opts.dpi);
+        } else {
+          if (!raw || raw.width !== renderSize(page, ocrDpi).width) raw = await render(ocrDpi);
+          const merge = route === 'merge';
+          const o = await ocrPage({ ...raw, scale: raw.width / text.vp.width }, await opts.ocr!(), { signal: opts.signal, ...(merge ? { rotation: 0, deskew: false } : {}) });
+          const kept = merge ? text.runs : [];
+          const runs = merge ? [...kept, ...newWords(o.runs, kept.map(runBox))] : o.runs;
+          const segments = merge ? [...o.segments, ...(f.graphics?.segments ?? [])] : o.segments;
+          const { blocks, tables } = textBlocks(runs, segments, o.width, n, { tables: opts.tables });
+          // Figures found before OCR (painted images, shapes, ink) stay, unless OCR found them to be text.
+          for (const fig of f.layout.blocks.filter((b) => b.kind === 'figure')) {
+            const bbox = turnBox(fig.bbox, o.facts.rotation, f.layout.width, f.layout.height);
+            if (!mostlyText(bbox, runs, o.width * o.height)) blocks.push({ ...fig, bbox });
+          }
+          read.push({
+            layout: { number: n, width: o.width, height: o.height, blocks },
+            tables,
+            prov: { engine: 'ocr', engineVersion: o.engine.version, model: o.engine.model },
+            page: {
+              rotation: f.rotation,
+              needsOcr,
+              engine: 'ocr',
+              reader: { engine: o.engine.name, engineVersion: o.engine.version, model: o.engine.model, modelSha256: o.engine.modelSha256, ...o.facts, ...(merge ? { merged: true } : {}) },
+            },
+          });
+          if (opts.render !== 'none' && opts.storeImage) {
+            stored = o.view;
+            storeWidth = Math.round((o.width * opts.dpi) / 72);
+          }
+        }
+        raw = undefined;
+        if (stored && opts.storeImage) {
           // Encoding and writing run on sharp's and libuv's threads while this one reads on;
           // a store that fails leaves the page without an image, and says so.
-          const slot = facts.length;
           storing.push(
-            storeRendered(raw, { thumbnailWidth: opts.thumbnailWidth, storeImage: opts.storeImage }).then(
-              (stored) => void (rendered[slot] = stored),
+            storeRendered(stored, { thumbnailWidth: opts.thumbnailWidth, storeImage: opts.storeImage, width: storeWidth }).then(
+              (keys) => void Object.assign(read[slot]!.page, keys),
               (err: unknown) => void warnings.push({ code: 'image_not_stored', message: `page ${n}: ${(err as Error).message}`, page: n }),
             ),
           );
         }
-        facts.push(f);
-        rendered.push({});
         // A few pages' pixels at a time, not a whole scanned book's.
         if (storing.length >= STORE_AHEAD) await storing.shift();
       } catch (err) {
@@ -88,14 +140,13 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
         const e = mapPdfError(err);
         warnings.push({ code: 'page_unreadable', message: `page ${n}: ${e.message}`, page: n });
         const vp = page?.getViewport({ scale: 1 });
-        facts.push({
-          layout: { number: n, width: vp?.width ?? 612, height: vp?.height ?? 792, blocks: [] },
-          rotation: normRotation(page?.rotate ?? 0),
-          chars: 0,
-          drawn: false,
+        read.length = n - 1;
+        read.push({
+          layout: { number: n, width: vp?.width || 612, height: vp?.height || 792, blocks: [] },
           tables: [],
+          prov: { engine: 'pdf-text', engineVersion: PDF_ENGINE_VERSION },
+          page: { rotation: normRotation(page?.rotate ?? 0), needsOcr: false, engine: 'none' },
         });
-        rendered.push({});
       } finally {
         previous?.cleanup();
         previous = page;
@@ -106,18 +157,7 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
     if (doc.numPages > 0 && failedPages === doc.numPages) {
       throw new FolioError('corrupt_pdf', `no page of the PDF could be read (${warnings[0]?.message ?? ''})`);
     }
-    const ordered = classifyDocument(facts.map((f) => f.layout));
-    const tables = documentTables(facts, ordered, warnings);
-    const blocks = toBlocks(ordered, facts.map((f) => f.layout.number), { engine: 'pdf-text', engineVersion: PDF_ENGINE_VERSION });
-    const pages: Page[] = facts.map((f, i) => ({
-      number: f.layout.number,
-      width: r2(f.layout.width),
-      height: r2(f.layout.height),
-      rotation: f.rotation,
-      needsOcr: isImageOnly(f),
-      ...(rendered[i]!.image ? { image: rendered[i]!.image, thumbnail: rendered[i]!.thumbnail } : {}),
-      blocks: blocks[i]!,
-    }));
+    const { pages, tables } = assemblePages(read, warnings);
     const { metadata, title } = await readMetadata(doc);
     const titleBlock = pages.flatMap((p) => p.blocks).find((b) => b.type === 'title');
     return { pages, tables, metadata, title: title ?? titleBlock?.text.replace(/\s+/g, ' '), warnings };
@@ -125,6 +165,135 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
     await doc.destroy();
   }
 }
+
+/** Resolution OCR reads a page at when none is configured. */
+export const DEFAULT_OCR_DPI = 300;
+/** Below this an OCR rendering is not worth reading: the page is too large for the pixel limit. */
+const MIN_OCR_DPI = 72;
+
+/**
+ * The OCR resolution for a page: the one configured, or lower where the page would go over the
+ * pixel limit at it (a poster, a drawing sheet), down to 72 dpi.
+ */
+function fitDpi(page: PDFPageProxy, dpi: number, maxPixels: number): number {
+  const vp = page.getViewport({ scale: 1 });
+  const pixels = (vp.width * vp.height * dpi * dpi) / (72 * 72);
+  if (pixels <= maxPixels) return dpi;
+  return Math.max(MIN_OCR_DPI, Math.floor(dpi * Math.sqrt(maxPixels / pixels) * 0.99));
+}
+
+/**
+ * A text layer of mostly U+FFFD, private-use or control characters: glyphs without a Unicode
+ * mapping. Such pages are read from their pixels instead.
+ */
+function unusableText(text: PageText): boolean {
+  let all = 0;
+  let bad = 0;
+  for (const r of text.runs) {
+    for (const ch of r.text) {
+      if (/\s/.test(ch)) continue;
+      all++;
+      const c = ch.codePointAt(0)!;
+      if (c === 0xfffd || c < 0x20 || (c >= 0xe000 && c <= 0xf8ff) || c >= 0xf0000) bad++;
+    }
+  }
+  return all >= OCR_MAX_CHARS && bad >= 0.5 * all;
+}
+
+/**
+ * A page whose text layer covers only part of what is printed: an image over half the page with
+ * hardly any text-layer words on it (a scan with a typed header, a stamp, a Bates number).
+ */
+function uncoveredScan(f: PageFacts, text: PageText): boolean {
+  const images = f.graphics?.images ?? [];
+  const pageArea = f.layout.width * f.layout.height;
+  const big = images.filter((b) => area(b) >= 0.5 * pageArea);
+  if (!big.length) return false;
+  const words = pageWords(text.runs);
+  return big.some((img) => {
+    const covered = words.filter((w) => centerInside(w.bbox, [img])).reduce((s, w) => s + area(w.bbox), 0);
+    return covered < 0.03 * area(img);
+  });
+}
+
+/** The box of an upright text run (page points). */
+function runBox(r: TextRun): BBox {
+  if (r.angle === 0) return { x0: r.x, x1: r.x + r.width, y0: r.y - r.ascent * r.size, y1: r.y - r.descent * r.size };
+  // Turned text: the box around the run's four corners.
+  const c = Math.cos((r.angle * Math.PI) / 180);
+  const sn = Math.sin((r.angle * Math.PI) / 180);
+  const pts = [
+    [0, -r.ascent * r.size],
+    [r.width, -r.ascent * r.size],
+    [0, -r.descent * r.size],
+    [r.width, -r.descent * r.size],
+  ].map(([u, v]) => [r.x + u! * c - v! * sn, r.y + u! * sn + v! * c]);
+  return { x0: Math.min(...pts.map((p) => p[0]!)), y0: Math.min(...pts.map((p) => p[1]!)), x1: Math.max(...pts.map((p) => p[0]!)), y1: Math.max(...pts.map((p) => p[1]!)) };
+}
+
+/** A box on a page of width x height points, in the frame of the page turned `q` degrees clockwise. */
+function turnBox(b: BBox, q: 0 | 90 | 180 | 270, width: number, height: number): BBox {
+  switch (q) {
+    case 0:
+      return b;
+    case 90:
+      return { x0: r2(height - b.y1), y0: b.x0, x1: r2(height - b.y0), y1: b.x1 };
+    case 180:
+      return { x0: r2(width - b.x1), y0: r2(height - b.y1), x1: r2(width - b.x0), y1: r2(height - b.y0) };
+    case 270:
+      return { x0: b.y0, y0: r2(width - b.x1), x1: b.y1, y1: r2(width - b.x0) };
+  }
+}
+
+/**
+ * A region that OCR found to be text: words cover a tenth of it, or it spans half the page and
+ * holds words (the image of a scanned page is its text, not a figure).
+ */
+function mostlyText(b: BBox, runs: TextRun[], pageArea: number): boolean {
+  let covered = 0;
+  for (const r of runs) {
+    const w = runBox(r);
+    if (centerInside(w, [b])) covered += area(w);
+  }
+  return covered >= 0.1 * area(b) || (covered > 0 && area(b) >= 0.5 * pageArea);
+}
+
+/**
+ * Whether a rendered page has ink that its text layer does not explain: more than 20 square points
+ * of it outside the text runs' boxes (grown by 2 points), sampled on every other pixel.
+ */
+function uncoveredInk(img: RenderedPage, pxPerPt: number, text: PageText): boolean {
+  // Whole runs, not words: a run's words are placed by an even share of its width each.
+  const boxes = text.runs.map((r) => runBox(r)).map((b) => ({ x0: (b.x0 - 2) * pxPerPt, y0: (b.y0 - 2) * pxPerPt, x1: (b.x1 + 2) * pxPerPt, y1: (b.y1 + 2) * pxPerPt }));
+  const { data, width, height } = img;
+  const need = (20 * pxPerPt * pxPerPt) / 4;
+  let count = 0;
+  for (let y = 0; y < height; y += 2) {
+    let i = y * width * 4;
+    for (let x = 0; x < width; x += 2, i += 8) {
+      if (data[i]! < 224 || data[i + 1]! < 224 || data[i + 2]! < 224) {
+        if (boxes.some((b) => x >= b.x0 && x <= b.x1 && y >= b.y0 && y <= b.y1)) continue;
+        if (++count > need) return true;
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * OCR runs that a text layer does not already have: a run is dropped when it lies mostly on a
+ * text-layer run, or when OCR is unsure of it (a merged page's image may be a photo).
+ */
+function newWords(ocr: TextRun[], layer: BBox[]): TextRun[] {
+  return ocr.filter((r) => {
+    if ((r.conf ?? 1) < 0.4) return false;
+    const b = runBox(r);
+    const a = area(b);
+    return !layer.some((w) => overlapArea(b, w) > 0.3 * a);
+  });
+}
+
+const overlapArea = (a: BBox, b: BBox) => Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0)) * Math.max(0, Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0));
 
 function normRotation(r: number): 0 | 90 | 180 | 270 {
   const v = (((r % 360) + 360) % 360) as 0 | 90 | 180 | 270;
@@ -274,15 +443,9 @@ async function readPage(page: PDFPageProxy, n: number, opts: Pick<ExtractOptions
   const ops = read ? await page.getOperatorList() : { fnArray: [], argsArray: [] };
   if (read && weigh()) built = undefined;
   const graphics = pageGraphics(ops, vp.transform, vp.width, vp.height);
-  const found = withTables ? detectTables(pageWords(lines()), graphics.segments, vp.width) : [];
-  const tables = found.map((table, k) => ({ key: `p${n}-t${k + 1}`, table }));
-  const blocks: RawBlock[] = layoutRuns(runs, found.map((t) => t.bbox), built);
-  for (const { key, table } of tables) {
-    const text = tableGrid(table.rows, table.cols, table.cells).map((r) => r.join('\t')).join('\n');
-    blocks.push({ text, bbox: roundBox(table.bbox), lines: [], angle: table.angle, size: 0, bold: false, chars: 0, kind: 'table', ref: key });
-  }
+  const { blocks, tables } = textBlocks(runs, graphics.segments, vp.width, n, { tables: opts.tables, built: withTables ? lines() : built });
   // Shading inside a table (striped rows, header fills) belongs to the table.
-  const tableBoxes = found.map((t) => t.bbox);
+  const tableBoxes = tables.map((t) => t.table.bbox);
   const figures = figureRegions(graphics, blocks, vp.width * vp.height);
   // Without an operator list, a rendered page's ink is its figure (a scan: the page's image).
   if (ink?.bbox && area(ink.bbox) >= 0.01 * vp.width * vp.height) figures.push(ink.bbox);
@@ -297,99 +460,6 @@ async function readPage(page: PDFPageProxy, n: number, opts: Pick<ExtractOptions
     ...(ink ? { ink } : {}),
     graphics,
     tables,
-  };
-}
-
-/**
- * Document tables from page tables: merged across page breaks, header rows found, cell values
- * typed; each table block learns the id of the table it shows.
- */
-function documentTables(facts: PageFacts[], ordered: ReturnType<typeof classifyDocument>, warnings: Extraction['warnings']): Table[] {
-  const placed: PlacedTable[] = [];
-  facts.forEach((f, i) => {
-    const body = ordered[i]!.filter((x) => !['page_header', 'page_footer', 'footnote'].includes(x.cls.type));
-    for (const { key, table } of f.tables) {
-      const at = body.findIndex((x) => x.block.ref === key);
-      placed.push({ key, page: f.layout.number, table, first: at === 0, last: at === body.length - 1 });
-    }
-  });
-  // Tables in reading order, so that a continuation follows the table it continues.
-  const orderOf = new Map(ordered.flat().map((x, k) => [x.block.ref, k] as const));
-  placed.sort((a, b) => (orderOf.get(a.key) ?? 0) - (orderOf.get(b.key) ?? 0));
-  const assembled = assembleTables(placed);
-  // A table the detector got wrong is dropped with a warning; it never costs the document.
-  const tables: Table[] = [];
-  for (const a of assembled) {
-    const t = toTable(a);
-    const problem = tableProblem(t);
-    if (problem) {
-      warnings.push({ code: 'table_dropped', message: `table on page ${a.regions[0]!.page} dropped: ${problem}`, page: a.regions[0]!.page });
-      a.keys.length = 0;
-    } else tables.push(t);
-  }
-  const idOf = new Map(assembled.flatMap((t) => t.keys.map((k) => [k, t.id] as const)));
-  for (const list of ordered) {
-    for (const x of list) {
-      if (!x.block.ref) continue;
-      x.block.tableId = idOf.get(x.block.ref);
-      // The words of a dropped table stay on the page as a plain block.
-      if (!x.block.tableId) x.block.kind = undefined;
-    }
-  }
-  return tables;
-}
-
-/** Why a table would fail the Document schema (checked alone, so one table cannot sink the rest). */
-function tableProblem(t: Table): string | undefined {
-  const parsed = TableSchema.safeParse(t);
-  if (!parsed.success) return parsed.error.issues[0]?.message;
-  const owner = new Set<number>();
-  for (const c of t.cells) {
-    if (c.row + c.rowSpan > t.rowCount || c.col + c.colSpan > t.colCount) return `cell (${c.row},${c.col}) outside the grid`;
-    for (let r = c.row; r < c.row + c.rowSpan; r++) {
-      for (let k = c.col; k < c.col + c.colSpan; k++) {
-        if (owner.has(r * t.colCount + k)) return `cells overlap at (${r},${k})`;
-        owner.add(r * t.colCount + k);
-      }
-    }
-  }
-  return undefined;
-}
-
-function toTable(t: AssembledTable): Table {
-  const first = t.regions[0]!;
-  // Values are read a column at a time, so that a column settles how its dates are written.
-  const values = new Map<(typeof t.cells)[number], Cell['value']>();
-  for (let col = 0; col < t.cols; col++) {
-    const body = t.cells.filter((c) => c.col === col && c.row >= t.headerRows && c.text);
-    parseColumn(body.map((c) => c.text)).forEach((v, i) => values.set(body[i]!, v));
-  }
-  const cells: Cell[] = t.cells.map((c) => {
-    const header = c.row < t.headerRows;
-    const value = values.get(c);
-    return {
-      row: c.row,
-      col: c.col,
-      rowSpan: c.rowSpan,
-      colSpan: c.colSpan,
-      text: c.text,
-      ...(value ? { value } : {}),
-      header,
-      page: c.page,
-      bbox: roundBox(c.bbox),
-    };
-  });
-  return {
-    id: t.id,
-    method: t.method,
-    rowCount: t.rows,
-    colCount: t.cols,
-    headerRows: t.headerRows,
-    regions: t.regions.map((r) => ({ page: r.page, bbox: roundBox(r.bbox) })),
-    rowPages: t.rowPages,
-    cells,
-    rows: tableGrid(t.rows, t.cols, t.cells),
-    provenance: { page: first.page, bbox: roundBox(first.bbox), engine: 'pdf-text', engineVersion: PDF_ENGINE_VERSION },
   };
 }
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { FolioError } from '../schemas/errors.ts';
 import { mapPdfError, type PDFPageProxy } from './pdfjs.ts';
+import type { RawPixels } from './engines/types.ts';
 import type { ImageSink } from './types.ts';
 
 type NapiCanvasModule = typeof import('@napi-rs/canvas');
@@ -24,12 +25,7 @@ function canvasModule(): NapiCanvasModule {
 }
 
 /** Raw pixels, row-major, no padding. renderPage always gives opaque RGBA (channels 4). */
-export interface RawImage {
-  data: Buffer;
-  width: number;
-  height: number;
-  channels: 1 | 2 | 3 | 4;
-}
+export type RawImage = RawPixels;
 
 export interface RenderedPage extends RawImage {
   channels: 4;
@@ -96,6 +92,8 @@ export async function renderPage(page: PDFPageProxy, opts: RenderOptions): Promi
 export interface StoreOptions {
   thumbnailWidth: number;
   storeImage: ImageSink;
+  /** Store the image at most this wide (a page read by OCR at a higher resolution than it is stored at). */
+  width?: number;
 }
 
 /**
@@ -123,7 +121,9 @@ export async function storeRendered(raw: RawImage, opts: StoreOptions): Promise<
   };
   // Two pipelines at once: sharp runs one libvips thread per image on glibc Linux (concurrency 1).
   const [png, thumb] = await Promise.all([
-    input().png({ compressionLevel: PNG_COMPRESSION_LEVEL, adaptiveFiltering: false }).toBuffer(),
+    (opts.width && opts.width < width ? input().resize({ width: Math.max(1, Math.round(opts.width)) }) : input())
+      .png({ compressionLevel: PNG_COMPRESSION_LEVEL, adaptiveFiltering: false })
+      .toBuffer(),
     input()
       .resize({ width: Math.max(1, Math.round(opts.thumbnailWidth)), withoutEnlargement: true })
       .webp({ quality: 80, effort: 2 })

@@ -1,6 +1,7 @@
 // What every extractor takes and returns. Extractors are pure stages: bytes in, pages out; the
 // only side effect is handing rendered images to the `storeImage` sink the pipeline provides.
 import type { Page, Table } from '../schemas/document.ts';
+import type { PageEngine } from './engines/types.ts';
 
 export interface ImageSink {
   /** Store an encoded image (PNG/WebP/JPEG) and return its blob key. */
@@ -21,6 +22,15 @@ export interface ExtractOptions {
   graphics?: 'auto' | 'always';
   /** Where rendered page images and thumbnails go; without it nothing is rendered. */
   storeImage?: ImageSink;
+  /**
+   * How pages are read: `auto` (the text layer where it is usable, OCR where a page has none or
+   * an unusable one, and for images), `text` (never OCR), `ocr` (OCR every page).
+   */
+  engine?: 'auto' | 'text' | 'ocr';
+  /** The OCR engine, made on first use (the pipeline keeps one per thread); without it nothing is OCRed. */
+  ocr?: () => Promise<PageEngine>;
+  /** Resolution pages are rendered at for OCR (default 300). */
+  ocrDpi?: number;
   /** Abort signal: the pipeline's time limit. */
   signal?: AbortSignal;
 }

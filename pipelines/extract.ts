@@ -1,10 +1,13 @@
 // One input -> one validated Document. Routing by what the bytes are (not what the file is
 // called), limits, and validation; no database here, so `folio extract` and workers share it.
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { Document as DocumentSchema, SCHEMA_VERSION, type Document } from '../schemas/document.ts';
 import { FolioError } from '../schemas/errors.ts';
 import type { Config } from '../schemas/config.ts';
 import { sha256 } from '../db/blobs.ts';
+import { ocrEngine } from '../extractors/engines/index.ts';
 import { extractImage } from '../extractors/image.ts';
 import { extractPdf } from '../extractors/pdf.ts';
 import type { ExtractOptions, Extraction, ImageSink } from '../extractors/types.ts';
@@ -18,6 +21,34 @@ const pkg = createRequire(import.meta.url)('../package.json') as { version: stri
  */
 export const PIPELINE_VERSION = `folio@${pkg.version}`;
 
+/**
+ * The pipeline version of a configuration: folio's version, and the settings that change what a
+ * document reads as (the engine routing, a model other than the default), so that processing the
+ * same bytes under another setting stores a new document instead of reporting it unchanged.
+ */
+export function pipelineVersion(cfg: Pick<ExtractConfig, 'engine' | 'ocrModel'>): string {
+  let v = PIPELINE_VERSION;
+  if (cfg.engine && cfg.engine !== 'auto') v += `+engine=${cfg.engine}`;
+  if (cfg.ocrModel && cfg.engine !== 'text') v += `+ocr=${modelKey(cfg.ocrModel)}`;
+  return v;
+}
+
+const modelKeys = new Map<string, string>();
+
+/** A model file named by its content (the first 12 hex digits of its sha256), or by its path if unreadable. */
+function modelKey(file: string): string {
+  let k = modelKeys.get(file);
+  if (!k) {
+    try {
+      k = sha256(fs.readFileSync(file)).slice(0, 12);
+    } catch {
+      k = path.resolve(file);
+    }
+    modelKeys.set(file, k);
+  }
+  return k;
+}
+
 export interface Input {
   bytes: Uint8Array;
   /** Where the bytes came from (path or URL), recorded on the document. */
@@ -30,6 +61,9 @@ export interface Input {
 export type ExtractConfig = Pick<Config, 'maxPages' | 'maxPixels' | 'maxBytes' | 'password' | 'render' | 'dpi' | 'thumbnailWidth'> & {
   tables?: boolean;
   graphics?: Config['graphics'];
+  engine?: Config['engine'];
+  ocrModel?: string;
+  ocrDpi?: number;
 };
 
 /** The source record of an input, before anything is parsed: used for failures too. */
@@ -88,13 +122,16 @@ export async function extractDocument(
     thumbnailWidth: cfg.thumbnailWidth,
     tables: cfg.tables ?? true,
     graphics: cfg.graphics ?? 'auto',
+    engine: cfg.engine ?? 'auto',
+    ocr: () => ocrEngine(cfg.ocrModel),
+    ocrDpi: cfg.ocrDpi,
     storeImage: extra.storeImage,
     signal: extra.signal,
   };
   const ex: Extraction = found.kind === 'pdf' ? await extractPdf(input.bytes, opts) : await extractImage(input.bytes, opts);
   const doc: Document = {
     schemaVersion: SCHEMA_VERSION,
-    pipelineVersion: PIPELINE_VERSION,
+    pipelineVersion: pipelineVersion(cfg),
     source,
     ...(ex.title ? { title: ex.title.slice(0, 1000) } : {}),
     metadata: ex.metadata,

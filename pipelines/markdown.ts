@@ -19,7 +19,8 @@ export function toMarkdown(doc: Document): string {
   const written = new Set<string>();
   if (doc.title && !doc.pages.some((p) => p.blocks.some((b) => b.type === 'title'))) out.push(`# ${doc.title}`);
   for (const page of doc.pages) {
-    out.push(`<!-- page ${page.number}${page.needsOcr ? ' (image only: needs OCR)' : ''} -->`);
+    const how = page.reader ? ` (read by ${page.reader.engine}, ${page.reader.model}, confidence ${page.reader.confidence})` : page.needsOcr ? ' (image only: not read)' : '';
+    out.push(`<!-- page ${page.number}${how} -->`);
     for (const b of page.blocks) {
       const text = paragraphText(b);
       switch (b.type) {

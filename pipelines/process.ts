@@ -12,7 +12,8 @@ import { asFolioError, FolioError, type ErrorCode } from '../schemas/errors.ts';
 import { BlobStore } from '../db/blobs.ts';
 import type { Database } from '../db/client.ts';
 import { findDone, persistDocument, recordFailure } from '../db/persist.ts';
-import { describeSource, PIPELINE_VERSION, sourceRecord, validateDocument, type Input } from './extract.ts';
+import { loadOcrModel } from '../extractors/engines/index.ts';
+import { describeSource, pipelineVersion, sourceRecord, validateDocument, type Input } from './extract.ts';
 import { ExtractPool } from './pool.ts';
 import { SerialQueue } from './serial.ts';
 import { SNIFF_BYTES, SUPPORTED_EXTENSIONS } from './sniff.ts';
@@ -41,10 +42,14 @@ export interface Summary {
   blocks: number;
   pagesPerSecond: number;
   errors: Partial<Record<ErrorCode, number>>;
+  /** Problems with the run's set-up, found before any file was read. */
+  problems?: { code: ErrorCode; message: string }[];
   outcomes: FileOutcome[];
 }
 
 export interface ProcessHooks {
+  /** Something wrong with the run's set-up (a missing OCR model), found before any file is read. */
+  onProblem?(problem: { code: ErrorCode; message: string }): void;
   onStart?(total: number): void;
   onFile?(outcome: FileOutcome, doneCount: number, total: number): void;
 }
@@ -108,6 +113,19 @@ export async function processInputs(
 ): Promise<Summary> {
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
+  const version = pipelineVersion(cfg);
+  // The OCR model is checked once, before any file is read: when it is missing or damaged the run
+  // says so at once; files that need OCR then fail with its code, the others are stored.
+  const problems: { code: ErrorCode; message: string }[] = [];
+  if (cfg.engine !== 'text') {
+    try {
+      loadOcrModel(cfg.ocrModel);
+    } catch (err) {
+      const e = asFolioError(err);
+      problems.push({ code: e.code, message: e.message });
+      hooks.onProblem?.(problems.at(-1)!);
+    }
+  }
   const { files, errors } = await expandInputs(inputs, cfg.roots);
   const outcomes: FileOutcome[] = [...errors];
   const total = files.length + errors.length;
@@ -137,7 +155,7 @@ export async function processInputs(
       // stored earlier (under a higher limit) are done, as for any file; otherwise it fails.
       const bytes = bytesOnDisk > cfg.maxBytes ? undefined : new Uint8Array(await fs.promises.readFile(file));
       const src = (source = bytes ? describeSource({ bytes, uri, name }) : await describeFile(file, { uri, name }));
-      const existing = await serial(() => findDone(database, src.sha256, PIPELINE_VERSION), true);
+      const existing = await serial(() => findDone(database, src.sha256, version), true);
       if (existing) return { file, status: 'skipped', documentId: existing.id, pages: existing.pageCount, ms: ms() };
       if (!bytes) throw new FolioError('too_large', `${name} has ${src.bytes} bytes; the limit is ${cfg.maxBytes} (FOLIO_MAX_BYTES)`);
       const input: Input = { bytes, uri, name };
@@ -157,7 +175,7 @@ export async function processInputs(
       let documentId: string | undefined;
       const failed = source;
       if (failed) {
-        documentId = await serial(() => recordFailure(database, { source: failed, pipelineVersion: PIPELINE_VERSION, code: e.code, message: e.message })).catch(() => undefined);
+        documentId = await serial(() => recordFailure(database, { source: failed, pipelineVersion: version, code: e.code, message: e.message })).catch(() => undefined);
       }
       return { file, status: 'failed', code: e.code, message: e.message, documentId, ms: ms() };
     }
@@ -192,7 +210,8 @@ export async function processInputs(
   const processed = ordered.filter((o) => o.status === 'done');
   const pages = processed.reduce((s, o) => s + (o.pages ?? 0), 0);
   return {
-    pipelineVersion: PIPELINE_VERSION,
+    pipelineVersion: version,
+    ...(problems.length ? { problems } : {}),
     database: database.kind,
     startedAt,
     seconds: Math.round(seconds * 1000) / 1000,

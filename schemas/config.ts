@@ -23,6 +23,12 @@ export const Config = z.object({
   thumbnailWidth: int(256),
   /** Read PDF graphics (operator lists) on every page, or only where they pay (see README). */
   graphics: z.enum(['auto', 'always']).default('auto'),
+  /** How pages are read: text layer where usable and OCR elsewhere (auto), text layer only, or OCR everywhere. */
+  engine: z.enum(['auto', 'text', 'ocr']).default('auto'),
+  /** Tesseract model file (.traineddata or .traineddata.gz); default: the English model installed with folio. */
+  ocrModel: z.string().optional(),
+  /** Resolution PDF pages are rendered at for OCR. */
+  ocrDpi: int(300),
   /** Detect tables in PDF text layers. */
   tables: z.preprocess((v) => (typeof v === 'string' ? !['0', 'false', 'no', 'off'].includes(v.toLowerCase()) : v), z.boolean()).default(true),
   /** Worker threads for extraction; 0 = one per core. */
@@ -45,6 +51,9 @@ const ENV: Record<string, keyof Config> = {
   FOLIO_RENDER: 'render',
   FOLIO_DPI: 'dpi',
   FOLIO_TABLES: 'tables',
+  FOLIO_ENGINE: 'engine',
+  FOLIO_OCR_MODEL: 'ocrModel',
+  FOLIO_OCR_DPI: 'ocrDpi',
   FOLIO_GRAPHICS: 'graphics',
   FOLIO_WORKERS: 'workers',
   FOLIO_PDF_PASSWORD: 'password',

@@ -3,7 +3,7 @@
 // displayed (after /Rotate), x to the right, y down.
 import { z } from 'zod';
 
-export const SCHEMA_VERSION = '1.0.0';
+export const SCHEMA_VERSION = '1.1.0';
 
 export const BBox = z
   .object({
@@ -50,6 +50,8 @@ const Text = z.string().regex(/^[^\u0000]*$/, 'text must not contain NUL charact
 export const Word = z.object({
   text: Text.min(1),
   bbox: BBox,
+  /** How sure the engine is of the text, 0..1 (OCR); absent for a PDF text layer. */
+  conf: z.number().min(0).max(1).optional(),
 });
 export type Word = z.infer<typeof Word>;
 
@@ -136,14 +138,46 @@ export const Table = z.object({
 });
 export type Table = z.infer<typeof Table>;
 
+/** Which engine read a page's text: its PDF text layer, OCR, a vision model, or none (nothing to read, or OCR off). */
+export const PageEngine = z.enum(['pdf-text', 'ocr', 'vlm', 'none']);
+export type PageEngine = z.infer<typeof PageEngine>;
+
+export const Quarter = z.union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)]);
+
+/** How a page image was read: the engine and model, and what was done to the image first. */
+export const PageRead = z.object({
+  /** e.g. "tesseract". */
+  engine: z.string().min(1),
+  engineVersion: z.string().min(1),
+  model: z.string().min(1),
+  /** sha256 of the model file. */
+  modelSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Clockwise quarter turns applied to the page image to read it upright; boxes are in that frame. */
+  rotation: Quarter,
+  /** Degrees of skew straightened after the quarter turns (clockwise positive). */
+  skew: z.number().finite(),
+  /** Resolution the page image was read at. */
+  dpi: z.number().positive(),
+  /** Mean word confidence, 0..1. */
+  confidence: z.number().min(0).max(1),
+  words: z.number().int().min(0),
+  /** The page's text layer was kept where it has words, and the engine's words added beside them. */
+  merged: z.boolean().optional(),
+});
+export type PageRead = z.infer<typeof PageRead>;
+
 export const Page = z.object({
   number: z.number().int().min(1),
   width: z.number().positive(),
   height: z.number().positive(),
   /** /Rotate of the PDF page (0, 90, 180, 270); coordinates are already in the rotated frame. */
-  rotation: z.union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)]),
-  /** True when the page carries no usable text layer and must be read by an OCR/vision engine. */
+  rotation: Quarter,
+  /** True when the page carries no usable text layer (a scan, an image): an engine must read its pixels. */
   needsOcr: z.boolean(),
+  /** Which engine read the page's text. */
+  engine: PageEngine,
+  /** For a page read from its image: how (and width/height are those of the upright frame read). */
+  reader: PageRead.optional(),
   /** Blob keys (sha256) of the rendered page image and thumbnail, when rendered. */
   image: z.string().optional(),
   thumbnail: z.string().optional(),

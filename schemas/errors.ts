@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   timeout: 'processing took longer than the configured limit (FOLIO_TIMEOUT_MS)',
   source_forbidden: 'the source is outside the configured roots or allowlist',
   not_found: 'the source does not exist',
+  model_missing: 'the OCR or vision model file does not exist',
+  model_invalid: 'the OCR or vision model file is damaged or of the wrong kind',
   invalid_document: 'the extracted Document failed schema validation',
   db_error: 'the database rejected the write',
   internal: 'an unexpected internal error',

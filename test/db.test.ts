@@ -76,11 +76,17 @@ for (const backend of backends) {
       assert.equal(row.filename, doc.source.name);
       assert.deepEqual(row.metadata, doc.metadata);
 
-      const pages = await database.query('select page_no, rotation, needs_ocr, text from pages where document_id = $1 order by page_no', [r.documentId]);
+      const pages = await database.query('select page_no, rotation, needs_ocr, engine, reader, text from pages where document_id = $1 order by page_no', [r.documentId]);
       assert.deepEqual(
-        pages.rows.map((p) => [p.page_no, p.rotation, p.needs_ocr]),
-        doc.pages.map((p) => [p.number, p.rotation, p.needsOcr]),
+        pages.rows.map((p) => [p.page_no, p.rotation, p.needs_ocr, p.engine, p.reader]),
+        doc.pages.map((p) => [p.number, p.rotation, p.needsOcr, p.engine, p.reader ?? null]),
       );
+      // Word confidences (OCR) are kept with the words.
+      const confs = await database.query(
+        "select (w->>'conf')::float as conf from blocks b, jsonb_array_elements(b.lines) l, jsonb_array_elements(l->'words') w where b.page_no = 2 and w ? 'conf' order by 1 desc",
+      );
+      assert.ok(confs.rows.length > 0);
+      assert.equal(confs.rows[0]!.conf, 0.9);
       assert.equal(pages.rows[0]!.text, doc.pages[0]!.blocks.map((b) => b.text).join('\n\n'));
 
       const blocks = await database.query('select block_key, reading_order, type, page_no, engine, model from blocks order by reading_order');

@@ -60,7 +60,35 @@ export function sampleDocument(opts: SampleDocumentOptions = {}): Document {
           ];
     // provenance.bbox must equal bbox for the block built with an explicit provenance above
     for (const b of blocks) b.bbox = b.provenance.bbox;
-    pages.push({ number: n, width: 612, height: 792, rotation: n === 2 ? 90 : 0, needsOcr: n === 2, blocks });
+    // Page 2 stands for a scanned page read by OCR: its words carry confidences.
+    const scanned = n === 2;
+    if (scanned) {
+      for (const b of blocks) for (const l of b.lines) l.words.forEach((w, i) => (w.conf = Math.round((0.9 - 0.1 * i) * 100) / 100));
+    }
+    pages.push({
+      number: n,
+      width: 612,
+      height: 792,
+      rotation: scanned ? 90 : 0,
+      needsOcr: scanned,
+      engine: scanned ? 'ocr' : 'pdf-text',
+      ...(scanned
+        ? {
+            reader: {
+              engine: 'tesseract',
+              engineVersion: 'tesseract.js-core@7.0.0',
+              model: 'eng (4.0.0_best_int)',
+              modelSha256: sha256Hex('model'),
+              rotation: 180 as const,
+              skew: -1.25,
+              dpi: 300,
+              confidence: 0.87,
+              words: 4,
+            },
+          }
+        : {}),
+      blocks,
+    });
   }
   return {
     schemaVersion: SCHEMA_VERSION,

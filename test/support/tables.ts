@@ -168,6 +168,7 @@ export function tableDocument(seed = 'tables'): Document {
         height: 792,
         rotation: 0,
         needsOcr: false,
+        engine: 'pdf-text',
         blocks: [
           block('p1-b0', 1, 0, 'title', 'Quarterly figures', box(50, 60, 300, 84), { level: 1, fontSize: 24, bold: true }),
           block('p1-b1', 1, 1, 'paragraph', 'Revenue by region.', box(50, 120, 200, 130)),
@@ -180,6 +181,7 @@ export function tableDocument(seed = 'tables'): Document {
         height: 792,
         rotation: 0,
         needsOcr: false,
+        engine: 'pdf-text',
         blocks: [
           block('p2-b3', 2, 3, 'table', text(t1, 2), region(t1, 2), { tableId: 't1' }),
           block('p2-b4', 2, 4, 'table', text(t2, 2), region(t2, 2), { tableId: 't2' }),

@@ -1,0 +1,161 @@
+// Reading a page image with an engine: prepare it (upright, straight, rules masked), read it,
+// and turn the engine's words into the positioned text runs that layout.ts and tables.ts take,
+// the same as a PDF text layer gives. A page that reads badly is tried the other ways up.
+import sharp from 'sharp';
+import type { Segment } from './graphics.ts';
+import type { TextRun } from './layout.ts';
+import { preparePage, type PreparedPage, type Quarter } from './engines/prepare.ts';
+import type { EngineInfo, EngineResult, PageEngine, PageImage } from './engines/types.ts';
+
+export interface OcrFacts {
+  rotation: Quarter;
+  skew: number;
+  /** Resolution the page was read at. */
+  dpi: number;
+  confidence: number;
+  words: number;
+}
+
+export interface OcrRead {
+  runs: TextRun[];
+  segments: Segment[];
+  /** Page size in points, in the frame the page was read in (upright). */
+  width: number;
+  height: number;
+  /** The upright page as the engine saw it, rules kept: the page image to store. */
+  view: PageImage;
+  facts: OcrFacts;
+  engine: EngineInfo;
+  timings: Record<string, number>;
+}
+
+/** Below this mean confidence a page may be upside down or sideways: the other turns are tried. */
+const LOW_CONFIDENCE = 0.6;
+
+export interface OcrOptions {
+  signal?: AbortSignal;
+  /** Read the page in this frame (no turning it upright): a page whose text layer is kept beside OCR. */
+  rotation?: Quarter;
+  deskew?: boolean;
+}
+
+export async function ocrPage(img: PageImage, engine: PageEngine, opts: OcrOptions = {}): Promise<OcrRead> {
+  const t0 = performance.now();
+  const fixed = opts.rotation !== undefined;
+  let prep = await preparePage(img, { rotation: opts.rotation ?? 0, deskew: opts.deskew });
+  const t1 = performance.now();
+  let res = await engine.read(prep.image, 'text', opts);
+  const timings: Record<string, number> = { prepare: t1 - t0, read: performance.now() - t1 };
+  // A page scanned sideways reads as columns of tall words (Tesseract reads vertical lines too,
+  // in the page's frame); one upside down reads as noise. Either is tried the other ways.
+  const sideways = !fixed && tallShare(res) > 0.5;
+  if (!fixed && (sideways || res.confidence < LOW_CONFIDENCE)) {
+    const t2 = performance.now();
+    const better = await betterTurn(img, sideways ? [90, 270] : [0, 90, 180, 270], engine, opts.signal);
+    timings.orient = performance.now() - t2;
+    if (better) {
+      const t3 = performance.now();
+      const again = await preparePage(img, { rotation: better, deskew: opts.deskew });
+      const res2 = await engine.read(again.image, 'text', opts);
+      timings.reread = performance.now() - t3;
+      // Sideways text read in the page's frame may score well, but its boxes are in the wrong frame.
+      if (textScore(res2) > (sideways ? 0.7 : 1) * textScore(res)) [prep, res] = [again, res2];
+    }
+  }
+  return {
+    runs: toRuns(res),
+    segments: prep.segments,
+    width: prep.width,
+    height: prep.height,
+    view: prep.view,
+    facts: {
+      rotation: prep.rotation,
+      skew: prep.skew,
+      dpi: Math.round(img.scale * 72),
+      confidence: Math.round(res.confidence * 1000) / 1000,
+      words: res.lines.reduce((s, l) => s + l.words.length, 0),
+    },
+    engine: engine.info,
+    timings,
+  };
+}
+
+/** Share of the characters (in words of three or more) read in boxes much taller than wide. */
+function tallShare(r: EngineResult): number {
+  let tall = 0;
+  let all = 0;
+  for (const l of r.lines) {
+    for (const w of l.words) {
+      if (w.text.length < 3) continue;
+      all += w.text.length;
+      if (w.bbox.y1 - w.bbox.y0 > 1.5 * (w.bbox.x1 - w.bbox.x0)) tall += w.text.length;
+    }
+  }
+  return all ? tall / all : 0;
+}
+
+/** Confidently read text: characters of words read with confidence 0.5 or more, weighted by it. */
+function textScore(r: EngineResult): number {
+  let s = 0;
+  for (const l of r.lines) for (const w of l.words) if (w.conf >= 0.5) s += w.conf * w.text.length;
+  return s;
+}
+
+/**
+ * The quarter turn, of `turns`, under which a sample of the page reads best (undefined for none):
+ * the middle of the page (half its width and height) is read each way.
+ */
+async function betterTurn(img: PageImage, turns: Quarter[], engine: PageEngine, signal?: AbortSignal): Promise<Quarter | undefined> {
+  const w = Math.max(1, Math.round(img.width / 2));
+  const h = Math.max(1, Math.round(img.height / 2));
+  const left = Math.round((img.width - w) / 2);
+  const top = Math.round((img.height - h) / 2);
+  const raw = { width: img.width, height: img.height, channels: img.channels };
+  const sample = await sharp(img.data, { raw, limitInputPixels: false }).extract({ left, top, width: w, height: h }).raw().toBuffer({ resolveWithObject: true });
+  let best: Quarter | undefined;
+  let bestScore = 0;
+  for (const q of turns) {
+    if (signal?.aborted) break;
+    const s = sample.info;
+    const turned = q ? await sharp(sample.data, { raw: { width: s.width, height: s.height, channels: s.channels } }).rotate(q).raw().toBuffer({ resolveWithObject: true }) : sample;
+    const r = await engine.read({ data: turned.data, width: turned.info.width, height: turned.info.height, channels: turned.info.channels as 1, scale: img.scale }, 'text');
+    // Upright text in the sample reads in wide words: tall ones are still sideways.
+    const score = textScore(r) * (1 - tallShare(r));
+    if (score > bestScore * 1.3) [best, bestScore] = [q, score];
+  }
+  return best || undefined;
+}
+
+/**
+ * Engine lines -> text runs: one run per word, on its line's baseline, with ascent and descent
+ * set so that the run's box is the word's box as read.
+ */
+export function toRuns(res: EngineResult): TextRun[] {
+  const runs: TextRun[] = [];
+  for (const line of res.lines) {
+    const size = Math.max(1, line.size);
+    const bl = line.baseline;
+    for (const w of line.words) {
+      const cx = (w.bbox.x0 + w.bbox.x1) / 2;
+      let base = bl && bl.x1 > bl.x0 ? bl.y0 + ((bl.y1 - bl.y0) * (cx - bl.x0)) / (bl.x1 - bl.x0) : w.bbox.y1;
+      // The baseline lies within the word's box (or at its bottom edge).
+      base = Math.min(Math.max(base, w.bbox.y0 + 0.1), w.bbox.y1 + 0.5 * size);
+      runs.push({
+        text: w.text,
+        x: w.bbox.x0,
+        y: base,
+        width: w.bbox.x1 - w.bbox.x0,
+        size,
+        angle: 0,
+        ascent: (base - w.bbox.y0) / size,
+        descent: (base - w.bbox.y1) / size,
+        bold: false,
+        conf: w.conf,
+        whole: true,
+      });
+    }
+  }
+  return runs;
+}
+
+export type { PreparedPage };
