@@ -45,7 +45,8 @@ interface Folio {
 
 async function startFolio(workers: number, render: Config['render']): Promise<Folio> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'folio-bench-'));
-  const cfg = loadConfig({ dataDir, workers, render, logLevel: 'silent' });
+  // OCR off: the baseline reads text layers only; OCR's own throughput is in bench/ocr.ts.
+  const cfg = loadConfig({ dataDir, workers, render, engine: 'text', logLevel: 'silent' });
   const db = await openDatabase({ pgliteDir: path.join(dataDir, 'db') });
   const pool = new ExtractPool(workers, { ...cfg, blobDir: blobDirOf(cfg) });
   return { workers, cfg, db, pool, dataDir };
@@ -145,5 +146,5 @@ row(`folio full path, ${cores} workers`, 'all', '   (goal >= 1.0)');
 row('same, no page images, 1 worker', 'oneText', '   (goal >= 0.5)');
 row(`same, no page images, ${cores} workers`, 'allText', '   (goal >= 1.0)');
 console.log(`ratios: to the baseline, pdf.js as shipped in a thread of its own${pushReplaced ? " (core-js's replacements of push/JSON active, as in any program that loads it on Node 20)" : ''}; in brackets, to pdf.js with folio's fixes (extractors/natives.ts, extractors/pdfjs.ts) in the main thread`);
-console.log('full path: `folio process` as configured by default (FOLIO_RENDER=needs-ocr: pages without a text layer rendered and stored as PNG); no page images: FOLIO_RENDER=none (extract + layout + persist; such pages only marked needsOcr)');
+console.log('full path: `folio process` with OCR off (FOLIO_ENGINE=text: the baseline reads text layers only; OCR is measured by bench:ocr) and page images as by default (FOLIO_RENDER=needs-ocr: pages without a text layer rendered and stored as PNG); no page images: FOLIO_RENDER=none (extract + layout + persist; such pages only marked needsOcr)');
 console.log(`(start-up of four embedded databases and ${1 + 2 * (1 + cores)} threads, not in the ratios: ${startup.toFixed(1)} s)`);

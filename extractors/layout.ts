@@ -25,6 +25,11 @@ export interface TextRun {
   conf?: number;
   /** The run is one whole word (OCR): never joined to a neighbouring run as a fragment. */
   whole?: boolean;
+  /**
+   * The engine's line this word belongs to (OCR). Words of one engine line make one line, kept
+   * whole: the engine has already told lines apart and split them at column gutters.
+   */
+  line?: number;
 }
 
 interface CWord {
@@ -38,6 +43,7 @@ interface CWord {
   bold: boolean;
   chars: number;
   conf?: number;
+  line?: number;
   /** The piece touches its run's start/end, so it may continue a word from a neighbouring run. */
   openL: boolean;
   openR: boolean;
@@ -128,6 +134,7 @@ function runsToWords(runs: TextRun[], angle: number): CWord[] {
         bold: r.bold,
         chars: m[0].length,
         ...(r.conf !== undefined ? { conf: r.conf } : {}),
+        ...(r.line !== undefined ? { line: r.line } : {}),
         openL: !r.whole && m.index === 0,
         openR: !r.whole && m.index + m[0].length === n,
       });
@@ -141,6 +148,7 @@ const overlapY = (a: { top: number; bottom: number }, b: { top: number; bottom: 
 
 /** Group words into lines by vertical overlap, then split lines at wide gaps (column gutters). */
 function wordsToLines(words: CWord[]): CLine[] {
+  if (words.length && words.every((w) => w.line !== undefined)) return engineLines(words);
   const sorted = [...words].sort((a, b) => a.base - b.base || a.x0 - b.x0);
   const rows: CWord[][] = [];
   const rowBox: { top: number; bottom: number; base: number; size: number }[] = [];
@@ -215,6 +223,17 @@ function wordsToLines(words: CWord[]): CLine[] {
     flush();
   });
   return lines;
+}
+
+/** Lines as an engine read them: its words grouped by their line, top to bottom. */
+function engineLines(words: CWord[]): CLine[] {
+  const byLine = new Map<number, CWord[]>();
+  for (const w of words) {
+    const list = byLine.get(w.line!) ?? [];
+    list.push(w);
+    byLine.set(w.line!, list);
+  }
+  return [...byLine.values()].map((ws) => makeLine(ws.sort((a, b) => a.x0 - b.x0))).sort((a, b) => a.top - b.top || a.x0 - b.x0);
 }
 
 /** Join fragments of one word split across runs (kerning, font changes); sorts the row by x. */

@@ -132,7 +132,7 @@ async function betterTurn(img: PageImage, turns: Quarter[], engine: PageEngine, 
  */
 export function toRuns(res: EngineResult): TextRun[] {
   const runs: TextRun[] = [];
-  for (const line of res.lines) {
+  for (const [n, line] of res.lines.entries()) {
     const size = Math.max(1, line.size);
     const bl = line.baseline;
     for (const w of line.words) {
@@ -152,6 +152,7 @@ export function toRuns(res: EngineResult): TextRun[] {
         bold: false,
         conf: w.conf,
         whole: true,
+        line: n,
       });
     }
   }

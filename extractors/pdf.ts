@@ -94,6 +94,10 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
           if (want && opts.storeImage) stored = raw && raw.width === renderSize(page, opts.dpi).width ? raw : await render(opts.dpi);
         } else {
           if (!raw || raw.width !== renderSize(page, ocrDpi).width) raw = await render(ocrDpi);
+          const wanted = opts.ocrDpi ?? DEFAULT_OCR_DPI;
+          if (ocrDpi < wanted) {
+            warnings.push({ code: 'ocr_dpi_reduced', message: `page ${n} read at ${ocrDpi} dpi instead of ${wanted}: at ${wanted} it is over the pixel limit of ${opts.maxPixels} (FOLIO_MAX_PIXELS)`, page: n });
+          }
           const merge = route === 'merge';
           const o = await ocrPage({ ...raw, scale: raw.width / text.vp.width }, await opts.ocr!(), { signal: opts.signal, ...(merge ? { rotation: 0, deskew: false } : {}) });
           const kept = merge ? text.runs : [];
@@ -103,7 +107,7 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
           // Figures found before OCR (painted images, shapes, ink) stay, unless OCR found them to be text.
           for (const fig of f.layout.blocks.filter((b) => b.kind === 'figure')) {
             const bbox = turnBox(fig.bbox, o.facts.rotation, f.layout.width, f.layout.height);
-            if (!mostlyText(bbox, runs, o.width * o.height)) blocks.push({ ...fig, bbox });
+            if (!mostlyText(bbox, blocks, o.width * o.height)) blocks.push({ ...fig, bbox });
           }
           read.push({
             layout: { number: n, width: o.width, height: o.height, blocks },
@@ -246,16 +250,12 @@ function turnBox(b: BBox, q: 0 | 90 | 180 | 270, width: number, height: number):
 }
 
 /**
- * A region that OCR found to be text: words cover a tenth of it, or it spans half the page and
- * holds words (the image of a scanned page is its text, not a figure).
+ * A region that OCR found to be text: the text and table blocks read on it cover a third of it,
+ * or it spans half the page and holds some (the image of a scanned page is its text, not a figure).
  */
-function mostlyText(b: BBox, runs: TextRun[], pageArea: number): boolean {
-  let covered = 0;
-  for (const r of runs) {
-    const w = runBox(r);
-    if (centerInside(w, [b])) covered += area(w);
-  }
-  return covered >= 0.1 * area(b) || (covered > 0 && area(b) >= 0.5 * pageArea);
+function mostlyText(b: BBox, blocks: RawBlock[], pageArea: number): boolean {
+  const covered = blocks.filter((x) => x.kind !== 'figure').reduce((s, x) => s + overlapArea(b, x.bbox), 0);
+  return covered >= 0.3 * area(b) || (covered > 0 && area(b) >= 0.5 * pageArea);
 }
 
 /**

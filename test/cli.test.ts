@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { emptyFile, encryptedPdf, reportPdf, REPORT_TITLE } from './fixtures/pdfs.ts';
+import { imageOnlyPdf, letterPage, render } from './fixtures/scans.ts';
 import { openDatabase } from '../db/client.ts';
 import { persistDocument } from '../db/persist.ts';
 import { tableToCsv } from '../db/tables.ts';
@@ -32,6 +33,7 @@ async function folio(args: string[], env: Record<string, string> = {}): Promise<
 describe('folio CLI', () => {
   let tmp: TmpDir;
   let reportFile: string;
+  let scanFile: string;
   let pg: { name: string; url: string };
 
   before(async () => {
@@ -39,6 +41,7 @@ describe('folio CLI', () => {
     reportFile = await tmp.write('in/report.pdf', (await reportPdf({ pages: 2 })).bytes);
     await tmp.write('in/locked.pdf', (await encryptedPdf()).bytes);
     await tmp.write('in/empty.pdf', emptyFile());
+    scanFile = await tmp.write('scans/scan.pdf', await imageOnlyPdf(await render((await letterPage()).pdf, 200)));
     pg = await createTestDatabase();
   });
   after(async () => {
@@ -60,6 +63,15 @@ describe('folio CLI', () => {
     // The JSON Schema is not a rubber stamp: a broken Document fails it.
     doc.pages[0].blocks[0].bbox = { x0: 1 };
     assert.equal(validate(doc), false);
+    // A scan, read by OCR with the engine installed with folio, validates too.
+    const scan = await folio(['extract', scanFile, '--format', 'json']);
+    assert.equal(scan.code, 0, scan.stderr);
+    const read = JSON.parse(scan.stdout);
+    assert.equal(validate(read), true, JSON.stringify(validate.errors?.slice(0, 3)));
+    assert.equal(read.pages[0].engine, 'ocr');
+    assert.match(read.pages[0].blocks.map((b: { text: string }) => b.text).join(' '), /Quarterly Field Report/);
+    read.pages[0].blocks[1].lines[0].words[0].conf = 1.5;
+    assert.equal(validate(read), false);
   });
 
   test('extract --format md gives headings and paragraphs, without running headers', async () => {
