@@ -41,6 +41,11 @@ export function textBlocks(
   return { blocks, tables };
 }
 
+/** A figure block (a picture, a chart, a barcode) with no text of its own. */
+export function figureBlock(bbox: RawBlock['bbox']): RawBlock {
+  return { text: '', bbox, lines: [], angle: 0, size: 0, bold: false, chars: 0, kind: 'figure' };
+}
+
 /** The Document's pages and tables from its read pages (in page order). */
 export function assemblePages(read: ReadPage[], warnings: Extraction['warnings']): { pages: Page[]; tables: Table[] } {
   const ordered = classifyDocument(read.map((r) => r.layout));

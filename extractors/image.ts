@@ -3,7 +3,7 @@
 // text layer). Sizes follow the displayed orientation (EXIF Orientation applied).
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { FolioError } from '../schemas/errors.ts';
-import { assemblePages, textBlocks, type ReadPage } from './assemble.ts';
+import { assemblePages, figureBlock, textBlocks, type ReadPage } from './assemble.ts';
 import { ocrPage } from './ocr.ts';
 import { storeRendered, type RawImage } from './raster.ts';
 import type { ExtractOptions, Extraction } from './types.ts';
@@ -135,6 +135,7 @@ export async function extractImage(bytes: Uint8Array, opts: ExtractOptions): Pro
     if (ocr) {
       const o = await ocrPage({ ...stored, scale: density / 72 }, await ocr(), { signal: opts.signal });
       const { blocks, tables } = textBlocks(o.runs, o.segments, o.width, pageNo, { tables: opts.tables });
+      blocks.push(...o.figures.map(figureBlock));
       page.layout = { number: pageNo, width: o.width, height: o.height, blocks };
       page.tables = tables;
       page.prov = { engine: 'ocr', engineVersion: o.engine.version, model: o.engine.model };

@@ -2,6 +2,7 @@
 // and turn the engine's words into the positioned text runs that layout.ts and tables.ts take,
 // the same as a PDF text layer gives. A page that reads badly is tried the other ways up.
 import sharp from 'sharp';
+import type { BBox } from '../schemas/document.ts';
 import type { Segment } from './graphics.ts';
 import type { TextRun } from './layout.ts';
 import { preparePage, type PreparedPage, type Quarter } from './engines/prepare.ts';
@@ -19,6 +20,8 @@ export interface OcrFacts {
 export interface OcrRead {
   runs: TextRun[];
   segments: Segment[];
+  /** Regions that are pictures, not text (barcodes), page points. */
+  figures: BBox[];
   /** Page size in points, in the frame the page was read in (upright). */
   width: number;
   height: number;
@@ -65,6 +68,7 @@ export async function ocrPage(img: PageImage, engine: PageEngine, opts: OcrOptio
   return {
     runs: toRuns(res),
     segments: prep.segments,
+    figures: prep.figures,
     width: prep.width,
     height: prep.height,
     view: prep.view,

@@ -64,7 +64,8 @@ describe('reading scans', () => {
     assert.match(page.reader!.model, /^eng/);
     assert.match(page.reader!.modelSha256, /^[0-9a-f]{64}$/);
     assert.equal(page.reader!.rotation, 0);
-    assert.equal(page.reader!.dpi, 300);
+    // Read at the scan's own resolution (200 dpi), not drawn larger.
+    assert.equal(page.reader!.dpi, 200);
     assert.ok(page.reader!.confidence > 0.8, `confidence ${page.reader!.confidence}`);
     assert.deepEqual([page.width, page.height], [612, 792]);
     for (const b of page.blocks.filter((x) => x.type !== 'figure')) {
@@ -218,10 +219,10 @@ describe('bad input', () => {
   });
 
   test('a page over the pixel limit at the OCR resolution is read at a lower one, or fails when none fits', async () => {
-    // Letter at 300 dpi is 8.4 MP; 1.5 MP fits about 125 dpi.
+    // The scan is 200 dpi, Letter at 200 dpi is 3.7 MP; 1.5 MP fits about 125 dpi.
     const low = await read(letterScan, 'scan.pdf', { maxPixels: 1_500_000 });
     const page = low.pages[0]!;
-    assert.ok(page.reader!.dpi < 300 && page.reader!.dpi >= 100, `dpi ${page.reader!.dpi}`);
+    assert.ok(page.reader!.dpi < 200 && page.reader!.dpi >= 100, `dpi ${page.reader!.dpi}`);
     assert.deepEqual(low.warnings.map((w) => w.code), ['ocr_dpi_reduced']);
     assert.ok(score(docText(low), letter.text).cer <= 0.1, docText(low));
     // Not even 72 dpi fits 100,000 pixels.

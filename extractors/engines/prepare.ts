@@ -6,6 +6,7 @@
 // All of it is plain loops over one byte per pixel plus one sharp call to rotate; at 300 dpi a
 // Letter page (8.4 MP) takes a few tens of milliseconds, against a second or more of OCR.
 import sharp from 'sharp';
+import type { BBox } from '../../schemas/document.ts';
 import type { Segment } from '../graphics.ts';
 import type { PageImage, RawPixels } from './types.ts';
 
@@ -22,6 +23,8 @@ export interface PreparedPage {
   skew: number;
   /** Ruling lines, page points, in the prepared (upright) frame. */
   segments: Segment[];
+  /** Barcodes (masked before reading), page points, in the prepared frame. */
+  figures: BBox[];
   /** Page size in points in the prepared frame. */
   width: number;
   height: number;
@@ -52,8 +55,8 @@ export async function preparePage(input: PageImage, opts: PrepareOptions = {}): 
     else skew = 0;
   }
   const scale = input.scale;
-  const rules = findRules(gray, thr, scale);
-  const masked = rules.length ? maskRules(gray, rules, thr) : gray.data;
+  const { rules, barcodes } = findLines(gray, thr, scale);
+  const masked = rules.length || barcodes.length ? maskRules(gray, rules, barcodes, thr) : gray.data;
   const segments: Segment[] = rules.map((r) =>
     r.dir === 'h'
       ? { dir: 'h', pos: pt((r.y0 + r.y1 + 1) / 2, scale), from: pt(r.x0, scale), to: pt(r.x1 + 1, scale) }
@@ -65,6 +68,7 @@ export async function preparePage(input: PageImage, opts: PrepareOptions = {}): 
     rotation,
     skew: Math.round(skew * 100) / 100,
     segments,
+    figures: barcodes.map((b) => ({ x0: pt(b.x0, scale), y0: pt(b.y0, scale), x1: pt(b.x1 + 1, scale), y1: pt(b.y1 + 1, scale) })),
     width: gray.width / scale,
     height: gray.height / scale,
   };
@@ -228,13 +232,20 @@ export interface PixelRule {
   y1: number;
 }
 
+/** A box in pixels, x0..x1, y0..y1 inclusive. */
+export type PixelBox = Omit<PixelRule, 'dir'>;
+
 /**
- * Ruling lines: straight runs of ink at least a quarter inch long (gaps of a pixel or two
- * bridged, as scans break thin lines) and at most 3 points thick. Letters never make such runs
- * (their strokes are short or thick), underlines and table rules do.
+ * Ruling lines: straight runs of ink at least a quarter inch long (a one-pixel gap bridged, as
+ * scans break thin lines) and at most 3 points thick, with paper on at least one side. Letters
+ * never make such runs (their strokes are short or thick); underlines and table rules do.
+ *
+ * Barcodes: sixteen or more thin upright bars side by side, each at least 0.18 inch tall, with
+ * the same top and bottom. OCR reads them as rows of "|" and "I"; they are masked instead.
  */
-export function findRules(img: RawPixels, thr: number, scale: number): PixelRule[] {
+export function findLines(img: RawPixels, thr: number, scale: number): { rules: PixelRule[]; barcodes: PixelBox[] } {
   const minLen = Math.max(24, Math.round(0.25 * 72 * scale));
+  const barMin = Math.max(12, Math.round(0.18 * 72 * scale));
   const maxThick = Math.max(3, Math.round(3 * scale));
   // One pixel of gap is bridged (scans break thin rules); more would join the serifs of a line of
   // type into a "rule" along its baseline.
@@ -258,7 +269,7 @@ export function findRules(img: RawPixels, thr: number, scale: number): PixelRule
         }
         last = x;
         if (vStart[x]! < 0 || y - vLast[x]! > gapTol + 1) {
-          if (vStart[x]! >= 0 && vLast[x]! - vStart[x]! + 1 >= minLen) vRuns.push({ x, y0: vStart[x]!, y1: vLast[x]! });
+          if (vStart[x]! >= 0 && vLast[x]! - vStart[x]! + 1 >= barMin) vRuns.push({ x, y0: vStart[x]!, y1: vLast[x]! });
           vStart[x] = y;
         }
         vLast[x] = y;
@@ -266,43 +277,82 @@ export function findRules(img: RawPixels, thr: number, scale: number): PixelRule
     }
     if (start >= 0 && last - start + 1 >= minLen) hRuns.push({ y, x0: start, x1: last });
   }
-  for (let x = 0; x < width; x++) if (vStart[x]! >= 0 && vLast[x]! - vStart[x]! + 1 >= minLen) vRuns.push({ x, y0: vStart[x]!, y1: vLast[x]! });
-  const rules: PixelRule[] = [];
-  // Runs on neighbouring rows (columns) that overlap make one rule; too thick a stack is a filled area.
-  const stack = <R>(runs: R[], at: (r: R) => number, lo: (r: R) => number, hi: (r: R) => number, make: (a: number, b: number, l: number, h: number) => PixelRule) => {
-    runs.sort((a, b) => at(a) - at(b) || lo(a) - lo(b));
-    const open: { a: number; b: number; l: number; h: number }[] = [];
-    const close = (g: { a: number; b: number; l: number; h: number }) => {
-      if (g.b - g.a + 1 > maxThick) return;
-      const rule = make(g.a, g.b, g.l, g.h);
-      if (clearBeside(img, thr, rule)) rules.push(rule);
-    };
-    for (const r of runs) {
-      const p = at(r);
-      let joined = false;
-      for (let i = open.length - 1; i >= 0; i--) {
-        const g = open[i]!;
-        if (p - g.b > 1) {
-          close(g);
-          open.splice(i, 1);
-          continue;
-        }
-        const ov = Math.min(g.h, hi(r)) - Math.max(g.l, lo(r));
-        if (!joined && ov >= 0.5 * Math.min(g.h - g.l, hi(r) - lo(r))) {
-          g.b = p;
-          g.l = Math.min(g.l, lo(r));
-          g.h = Math.max(g.h, hi(r));
-          joined = true;
-        }
-      }
-      if (!joined) open.push({ a: p, b: p, l: lo(r), h: hi(r) });
-    }
-    open.forEach(close);
-  };
-  stack(hRuns, (r) => r.y, (r) => r.x0, (r) => r.x1, (a, b, l, h) => ({ dir: 'h', x0: l, x1: h, y0: a, y1: b }));
-  stack(vRuns, (r) => r.x, (r) => r.y0, (r) => r.y1, (a, b, l, h) => ({ dir: 'v', x0: a, x1: b, y0: l, y1: h }));
-  return rules;
+  for (let x = 0; x < width; x++) if (vStart[x]! >= 0 && vLast[x]! - vStart[x]! + 1 >= barMin) vRuns.push({ x, y0: vStart[x]!, y1: vLast[x]! });
+  const thin = (r: PixelRule) => (r.dir === 'h' ? r.y1 - r.y0 : r.x1 - r.x0) + 1 <= maxThick;
+  const long = (r: PixelRule) => (r.dir === 'h' ? r.x1 - r.x0 : r.y1 - r.y0) + 1 >= minLen;
+  const horizontal = stackRuns(hRuns, (r) => r.y, (r) => r.x0, (r) => r.x1, (a, b, l, h) => ({ dir: 'h', x0: l, x1: h, y0: a, y1: b }));
+  const bars = stackRuns(vRuns, (r) => r.x, (r) => r.y0, (r) => r.y1, (a, b, l, h) => ({ dir: 'v', x0: a, x1: b, y0: l, y1: h })).filter(thin);
+  const barcodes = barcodeBoxes(bars, Math.round(0.12 * 72 * scale));
+  const inBarcode = (r: PixelRule) => barcodes.some((b) => r.x0 >= b.x0 && r.x1 <= b.x1 && r.y0 >= b.y0 && r.y1 <= b.y1);
+  const rules = [...horizontal.filter(thin), ...bars.filter((r) => !inBarcode(r))].filter((r) => long(r) && clearBeside(img, thr, r));
+  return { rules, barcodes };
 }
+
+/**
+ * Runs on neighbouring rows (columns) that overlap by half make one stroke: `at` is the run's row
+ * (column), `lo`..`hi` its extent along it.
+ */
+function stackRuns<R>(runs: R[], at: (r: R) => number, lo: (r: R) => number, hi: (r: R) => number, make: (a: number, b: number, l: number, h: number) => PixelRule): PixelRule[] {
+  runs.sort((a, b) => at(a) - at(b) || lo(a) - lo(b));
+  const out: PixelRule[] = [];
+  const open: { a: number; b: number; l: number; h: number }[] = [];
+  for (const r of runs) {
+    const p = at(r);
+    let joined = false;
+    for (let i = open.length - 1; i >= 0; i--) {
+      const g = open[i]!;
+      if (p - g.b > 1) {
+        out.push(make(g.a, g.b, g.l, g.h));
+        open.splice(i, 1);
+        continue;
+      }
+      const ov = Math.min(g.h, hi(r)) - Math.max(g.l, lo(r));
+      if (!joined && ov >= 0.5 * Math.min(g.h - g.l, hi(r) - lo(r))) {
+        g.b = p;
+        g.l = Math.min(g.l, lo(r));
+        g.h = Math.max(g.h, hi(r));
+        joined = true;
+      }
+    }
+    if (!joined) open.push({ a: p, b: p, l: lo(r), h: hi(r) });
+  }
+  for (const g of open) out.push(make(g.a, g.b, g.l, g.h));
+  return out;
+}
+
+/**
+ * Barcodes among upright bars: runs of bars at most `maxGap` apart, in which sixteen or more share
+ * a top and a bottom (within a fifth of their height; a bar broken by the printer does not end
+ * the run) and the spaces between them are about as wide as the bars, not several times wider as
+ * between the stems of letters.
+ */
+export function barcodeBoxes(bars: PixelRule[], maxGap: number): PixelBox[] {
+  const sorted = [...bars].sort((a, b) => a.x0 - b.x0);
+  const runs: PixelRule[][] = [];
+  for (const bar of sorted) {
+    // Bars of different heights side by side (a barcode above a line of text) are told apart below.
+    const run = runs.find((r) => bar.x0 - r[r.length - 1]!.x1 <= maxGap && overlapY(bar, r[r.length - 1]!) > 0);
+    if (run) run.push(bar);
+    else runs.push([bar]);
+  }
+  const out: PixelBox[] = [];
+  for (const run of runs) {
+    if (run.length < 16) continue;
+    const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const top = mid(run.map((b) => b.y0));
+    const bottom = mid(run.map((b) => b.y1));
+    const tol = 0.2 * (bottom - top);
+    const same = run.filter((b) => Math.abs(b.y0 - top) <= tol && Math.abs(b.y1 - bottom) <= tol);
+    if (same.length < 16) continue;
+    const inked = same.reduce((s, b) => s + b.x1 - b.x0 + 1, 0);
+    const span = same[same.length - 1]!.x1 - same[0]!.x0 + 1;
+    if (span - inked > 2.5 * inked) continue;
+    out.push({ x0: same[0]!.x0, y0: Math.min(...same.map((b) => b.y0)), x1: same[same.length - 1]!.x1, y1: Math.max(...same.map((b) => b.y1)) });
+  }
+  return out;
+}
+
+const overlapY = (a: PixelBox, b: PixelBox) => Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0);
 
 /**
  * A rule has paper on at least one side along its length; a band of ink that has ink on both
@@ -322,19 +372,25 @@ function clearBeside(img: RawPixels, thr: number, r: PixelRule): boolean {
   return Math.min(before, after) < 0.5;
 }
 
-/** The gray image with each rule's ink (and a pixel around it, the anti-aliased edge) turned white. */
-export function maskRules(img: RawPixels, rules: PixelRule[], thr: number): Buffer {
+/**
+ * The gray image with the ink of each rule (and a pixel around it, the anti-aliased edge) turned
+ * white, and each barcode's box (grown by two pixels) blanked whole: the soft edges of its bars
+ * would still read as a row of "|".
+ */
+export function maskRules(img: RawPixels, rules: PixelBox[], barcodes: PixelBox[], thr: number): Buffer {
   const out = Buffer.from(img.data);
   const { width, height } = img;
   const edge = Math.min(255, thr + 40);
-  for (const r of rules) {
-    const x0 = Math.max(0, r.x0 - 1);
-    const x1 = Math.min(width - 1, r.x1 + 1);
-    const y0 = Math.max(0, r.y0 - 1);
-    const y1 = Math.min(height - 1, r.y1 + 1);
+  const paint = (r: PixelBox, grow: number, limit: number) => {
+    const x0 = Math.max(0, r.x0 - grow);
+    const x1 = Math.min(width - 1, r.x1 + grow);
+    const y0 = Math.max(0, r.y0 - grow);
+    const y1 = Math.min(height - 1, r.y1 + grow);
     for (let y = y0; y <= y1; y++) {
-      for (let x = x0; x <= x1; x++) if (out[y * width + x]! < edge) out[y * width + x] = 255;
+      for (let x = x0; x <= x1; x++) if (out[y * width + x]! < limit) out[y * width + x] = 255;
     }
-  }
+  };
+  for (const r of rules) paint(r, 1, edge);
+  for (const b of barcodes) paint(b, 2, 256);
   return out;
 }

@@ -18,6 +18,19 @@ const CORE_VERSION = (require('tesseract.js-core/package.json') as { version: st
 /** The model used when none is configured: Tesseract's best English model, integer weights. */
 export const DEFAULT_OCR_MODEL = path.join(path.dirname(require.resolve('@tesseract.js-data/eng/package.json')), '4.0.0_best_int', 'eng.traineddata.gz');
 
+/**
+ * Tesseract variables set on every engine, as `name=value` pairs separated by commas in
+ * FOLIO_TESSERACT_VARS (for tuning; folio's defaults need none).
+ */
+function tesseractVariables(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (process.env.FOLIO_TESSERACT_VARS ?? '').split(',')) {
+    const [k, ...v] = pair.split('=');
+    if (k?.trim()) out[k.trim()] = v.join('=').trim();
+  }
+  return out;
+}
+
 /** Page segmentation: fully automatic (3). Tesseract's library default (6, one block) reads across columns. */
 const PSM_AUTO = '3';
 
@@ -200,6 +213,9 @@ export class TesseractEngine implements PageEngine {
       throw new FolioError('model_invalid', `Tesseract cannot load the OCR model ${model.path}${said ? `: ${said}` : ''}`);
     }
     api.SetVariable('tessedit_pageseg_mode', PSM_AUTO);
+    for (const [name, value] of Object.entries(tesseractVariables())) {
+      if (!api.SetVariable(name, value)) throw new FolioError('internal', `Tesseract has no variable ${name} (FOLIO_TESSERACT_VARS)`);
+    }
     return new TesseractEngine(core, api, model);
   }
 
