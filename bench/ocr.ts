@@ -22,7 +22,7 @@ import { benchDir } from './common.ts';
 import { score } from './text-score.ts';
 
 const dir = path.join(benchDir(), 'scanned');
-const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 
 interface Expected {
   text: string;
