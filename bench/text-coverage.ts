@@ -6,6 +6,7 @@ import path from 'node:path';
 import { extractDocument } from '../pipelines/extract.ts';
 import { loadConfig } from '../schemas/config.ts';
 import { benchDir } from './common.ts';
+import { wordRecall } from './text-score.ts';
 
 const dir = path.join(benchDir(), 'text');
 const cfg = { ...loadConfig(), render: 'none' as const };
@@ -29,19 +30,9 @@ for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.pdf')).sort()) {
   const doc = await extractDocument({ bytes, uri: path.join(dir, f), name: f }, cfg);
   const got = norm(doc.pages.flatMap((p) => p.blocks.map((b) => b.text)).join('\n'));
   const want = norm(expected.text);
-  const bag = new Map<string, number>();
-  for (const w of got) bag.set(w, (bag.get(w) ?? 0) + 1);
-  let hit = 0;
-  for (const w of want) {
-    const n = bag.get(w) ?? 0;
-    if (n > 0) {
-      hit++;
-      bag.set(w, n - 1);
-    }
-  }
     // Order against PDFBox's content-stream text or its position-sorted text, whichever is closer.
   const order = Math.max(lcs(want, got), expected.text_sorted ? lcs(norm(expected.text_sorted), got) : 0) / want.length;
-  rows.push({ file: f, words: want.length, coverage: hit / want.length, order });
+  rows.push({ file: f, words: want.length, coverage: wordRecall(got, want), order });
 }
 console.log('file'.padEnd(48), 'words'.padStart(7), 'coverage'.padStart(9), 'order'.padStart(7));
 for (const r of rows) console.log(r.file.padEnd(48), String(r.words).padStart(7), r.coverage.toFixed(4).padStart(9), r.order.toFixed(4).padStart(7));

@@ -33,16 +33,20 @@ export function levenshtein(a: string, b: string): number {
 export function score(hyp: string, ref: string): { cer: number; recall: number } {
   const h = normalize(hyp);
   const r = normalize(ref);
+  return { cer: levenshtein(h, r) / Math.max(1, r.length), recall: wordRecall(h.split(' '), r.split(' ')) };
+}
+
+/** The share of the reference's words found among the hypothesis's, each found word used once. */
+export function wordRecall(hyp: string[], ref: string[]): number {
   const bag = new Map<string, number>();
-  for (const w of h.split(' ')) bag.set(w, (bag.get(w) ?? 0) + 1);
-  const words = r.split(' ');
+  for (const w of hyp) bag.set(w, (bag.get(w) ?? 0) + 1);
   let hit = 0;
-  for (const w of words) {
+  for (const w of ref) {
     const n = bag.get(w) ?? 0;
     if (n > 0) {
       hit++;
       bag.set(w, n - 1);
     }
   }
-  return { cer: levenshtein(h, r) / Math.max(1, r.length), recall: hit / words.length };
+  return hit / Math.max(1, ref.length);
 }
