@@ -132,7 +132,8 @@ async function betterTurn(img: PageImage, turns: Quarter[], engine: PageEngine, 
 
 /**
  * Engine lines -> text runs: one run per word, on its line's baseline, with ascent and descent
- * set so that the run's box is the word's box as read.
+ * set so that the run's box is the word's box as read. Words of symbols only that the engine
+ * reads with confidence under 0.5 are left out.
  */
 export function toRuns(res: EngineResult): TextRun[] {
   const runs: TextRun[] = [];
@@ -140,6 +141,8 @@ export function toRuns(res: EngineResult): TextRun[] {
     const size = Math.max(1, line.size);
     const bl = line.baseline;
     for (const w of line.words) {
+      // Symbols the engine is unsure of are specks, rules and ornaments ("<<<", "~"), not text.
+      if (w.conf < 0.5 && !/[\p{L}\p{N}]/u.test(w.text)) continue;
       const cx = (w.bbox.x0 + w.bbox.x1) / 2;
       let base = bl && bl.x1 > bl.x0 ? bl.y0 + ((bl.y1 - bl.y0) * (cx - bl.x0)) / (bl.x1 - bl.x0) : w.bbox.y1;
       // The baseline lies within the word's box (or at its bottom edge).

@@ -12,7 +12,7 @@ import { loadConfig } from '../schemas/config.ts';
 import type { Document } from '../schemas/document.ts';
 import { FolioError, type ErrorCode } from '../schemas/errors.ts';
 import { processInputs } from '../pipelines/process.ts';
-import { imageOnlyPdf, letterPage, phonePhoto, png, render, SCANNED_TABLE, tablePage, tiff, type Pixels, type ScanSource, type TrueWord } from './fixtures/scans.ts';
+import { imageOnlyPdf, letterPage, phonePhoto, png, render, SCANNED_TABLE, tablePage, tiff, UNMAPPED_LINES, unmappedTextPdf, type Pixels, type ScanSource, type TrueWord } from './fixtures/scans.ts';
 import { backends } from './support/backends.ts';
 import { tmpDirFor } from './support/tmp.ts';
 
@@ -146,6 +146,17 @@ describe('routing', () => {
     assert.equal(forced.pages[0]!.engine, 'ocr');
     assert.ok(score(docText(forced), letter.text).cer <= 0.03, docText(forced));
     assert.ok(score(docText(forced), docText(layer)).cer <= 0.03);
+  });
+
+  test('a text layer of unmapped glyphs (private-use characters) is read from the pixels instead', async () => {
+    const bytes = await unmappedTextPdf();
+    const layer = await read(bytes, 'unmapped.pdf', { engine: 'text' });
+    assert.equal(layer.pages[0]!.needsOcr, true, 'no usable text layer');
+    assert.equal(layer.pages[0]!.engine, 'pdf-text');
+    const out = await read(bytes, 'unmapped.pdf');
+    assert.equal(out.pages[0]!.engine, 'ocr');
+    assert.equal(out.pages[0]!.reader?.merged, undefined, 'the unusable layer is not kept');
+    assert.ok(score(docText(out), UNMAPPED_LINES.join('\n')).cer <= 0.03, docText(out));
   });
 
   test('a scan with typed text on it: the text layer kept, OCR added beside it, no word twice', async () => {
