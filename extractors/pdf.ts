@@ -215,22 +215,19 @@ function fitDpi(page: PDFPageProxy, dpi: number, maxPixels: number): number {
   return Math.max(MIN_OCR_DPI, Math.floor(dpi * Math.sqrt(maxPixels / pixels) * 0.99));
 }
 
+/** Characters of glyphs without a usable Unicode mapping: U+FFFD, control and private-use characters. */
+const UNMAPPED = /[\u0000-\u0008\u000e-\u001f\ufffd\ue000-\uf8ff]|[\u{f0000}-\u{10ffff}]/gu;
+
 /**
- * A text layer of mostly U+FFFD, private-use or control characters: glyphs without a Unicode
- * mapping. Such pages are read from their pixels instead.
+ * A text layer of mostly U+FFFD, control or private-use characters: glyphs without a Unicode
+ * mapping (seen: the body text of pdf.js's TAMReview, whose fonts map to control codes). Such
+ * pages are read from their pixels instead.
  */
 function unusableText(text: PageText): boolean {
-  let all = 0;
+  if (text.chars < OCR_MAX_CHARS) return false;
   let bad = 0;
-  for (const r of text.runs) {
-    for (const ch of r.text) {
-      if (/\s/.test(ch)) continue;
-      all++;
-      const c = ch.codePointAt(0)!;
-      if (c === 0xfffd || c < 0x20 || (c >= 0xe000 && c <= 0xf8ff) || c >= 0xf0000) bad++;
-    }
-  }
-  return all >= OCR_MAX_CHARS && bad >= 0.5 * all;
+  for (const r of text.runs) bad += r.text.match(UNMAPPED)?.length ?? 0;
+  return bad >= 0.5 * text.chars;
 }
 
 /**
