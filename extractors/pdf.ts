@@ -94,45 +94,9 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
           const want = opts.render === 'all' || (opts.render === 'needs-ocr' && needsOcr);
           if (want && opts.storeImage) stored = raw && raw.width === renderSize(page, opts.dpi).width ? raw : await render(opts.dpi);
         } else {
-          // A scan is read near the resolution it was scanned at: drawn larger, its pixels are only
-          // interpolated, and the smoothing costs Tesseract more than it gives (measured on receipts
-          // scanned at 150 dpi: CER 0.13 read at 150-200 dpi, 0.18-0.21 at 300).
-          const scanned = scanDpi(page, text.vp.width, text.vp.height);
-          const configured = opts.ocrDpi ?? DEFAULT_OCR_DPI;
-          const wanted = scanned ? Math.min(configured, Math.max(MIN_SCAN_DPI, Math.round(scanned))) : configured;
-          // ocrDpi is the configured resolution lowered to fit the pixel limit.
-          const dpi = Math.min(wanted, ocrDpi);
-          if (dpi < wanted) {
-            warnings.push({ code: 'ocr_dpi_reduced', message: `page ${n} read at ${dpi} dpi instead of ${wanted}: at ${wanted} it is over the pixel limit of ${opts.maxPixels} (FOLIO_MAX_PIXELS)`, page: n });
-          }
-          if (!raw || raw.width !== renderSize(page, dpi).width) raw = await render(dpi);
-          const merge = route === 'merge';
-          const o = await ocrPage({ ...raw, scale: raw.width / text.vp.width }, await opts.ocr!(), { signal: opts.signal, ...(merge ? { rotation: 0, deskew: false } : {}) });
-          const kept = merge ? text.runs : [];
-          const runs = merge ? [...kept, ...newWords(o.runs, kept.map(runBox))] : o.runs;
-          const segments = merge ? [...o.segments, ...(f.graphics?.segments ?? [])] : o.segments;
-          const { blocks, tables } = textBlocks(runs, segments, o.width, n, { tables: opts.tables });
-          blocks.push(...o.figures.map(figureBlock));
-          // Figures found before OCR (painted images, shapes, ink) stay, unless OCR found them to be text.
-          for (const fig of f.layout.blocks.filter((b) => b.kind === 'figure')) {
-            const bbox = turnBox(fig.bbox, o.facts.rotation, f.layout.width, f.layout.height);
-            if (!mostlyText(bbox, blocks, o.width * o.height)) blocks.push({ ...fig, bbox });
-          }
-          read.push({
-            layout: { number: n, width: o.width, height: o.height, blocks },
-            tables,
-            prov: { engine: 'ocr', engineVersion: o.engine.version, model: o.engine.model },
-            page: {
-              rotation: f.rotation,
-              needsOcr,
-              engine: 'ocr',
-              reader: { engine: o.engine.name, engineVersion: o.engine.version, model: o.engine.model, modelSha256: o.engine.modelSha256, ...o.facts, ...(merge ? { merged: true } : {}) },
-            },
-          });
-          if (opts.render !== 'none' && opts.storeImage) {
-            stored = o.view;
-            storeWidth = Math.round((o.width * opts.dpi) / 72);
-          }
+          const o = await readByOcr(page, n, text, f, raw, { merge: route === 'merge', needsOcr, fitted: ocrDpi }, opts, warnings);
+          read.push(o.read);
+          if (opts.render !== 'none' && opts.storeImage) [stored, storeWidth] = [o.view, Math.round((o.read.layout.width * opts.dpi) / 72)];
         }
         raw = undefined;
         if (stored && opts.storeImage) {
@@ -177,6 +141,60 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
   } finally {
     await doc.destroy();
   }
+}
+
+/**
+ * A page read by OCR: rendered again at its scan's own resolution (at least MIN_SCAN_DPI, at most
+ * the configured one, lower when over the pixel limit: `fitted`), prepared and read; with `merge`
+ * in the page's own frame, the text layer's runs kept and OCR's words added beside them. Figures
+ * found before OCR stay unless OCR found them to be text. Returns the page and the image OCR read
+ * (upright, straightened) to store.
+ */
+async function readByOcr(
+  page: PDFPageProxy,
+  n: number,
+  text: PageText,
+  f: PageFacts,
+  rendered: RenderedPage | undefined,
+  { merge, needsOcr, fitted }: { merge: boolean; needsOcr: boolean; fitted: number },
+  opts: ExtractOptions,
+  warnings: Extraction['warnings'],
+): Promise<{ read: ReadPage; view: RawImage }> {
+  // A scan is read near the resolution it was scanned at: drawn larger, its pixels are only
+  // interpolated, and the smoothing costs Tesseract more than it gives (measured on receipts
+  // scanned at 150 dpi: CER 0.13 read at 150-200 dpi, 0.18-0.21 at 300).
+  const scanned = scanDpi(page, text.vp.width, text.vp.height);
+  const configured = opts.ocrDpi ?? DEFAULT_OCR_DPI;
+  const wanted = scanned ? Math.min(configured, Math.max(MIN_SCAN_DPI, Math.round(scanned))) : configured;
+  const dpi = Math.min(wanted, fitted);
+  if (dpi < wanted) {
+    warnings.push({ code: 'ocr_dpi_reduced', message: `page ${n} read at ${dpi} dpi instead of ${wanted}: at ${wanted} it is over the pixel limit of ${opts.maxPixels} (FOLIO_MAX_PIXELS)`, page: n });
+  }
+  const raw = rendered && rendered.width === renderSize(page, dpi).width ? rendered : await renderPage(page, { dpi, maxPixels: opts.maxPixels, signal: opts.signal });
+  const o = await ocrPage({ ...raw, scale: raw.width / text.vp.width }, await opts.ocr!(), { signal: opts.signal, ...(merge ? { rotation: 0, deskew: false } : {}) });
+  const kept = merge ? text.runs : [];
+  const runs = merge ? [...kept, ...newWords(o.runs, kept.map(runBox))] : o.runs;
+  const segments = merge ? [...o.segments, ...(f.graphics?.segments ?? [])] : o.segments;
+  const { blocks, tables } = textBlocks(runs, segments, o.width, n, { tables: opts.tables });
+  blocks.push(...o.figures.map(figureBlock));
+  for (const fig of f.layout.blocks.filter((b) => b.kind === 'figure')) {
+    const bbox = turnBox(fig.bbox, o.facts.rotation, f.layout.width, f.layout.height);
+    if (!mostlyText(bbox, blocks, o.width * o.height)) blocks.push({ ...fig, bbox });
+  }
+  return {
+    read: {
+      layout: { number: n, width: o.width, height: o.height, blocks },
+      tables,
+      prov: { engine: 'ocr', engineVersion: o.engine.version, model: o.engine.model },
+      page: {
+        rotation: f.rotation,
+        needsOcr,
+        engine: 'ocr',
+        reader: { engine: o.engine.name, engineVersion: o.engine.version, model: o.engine.model, modelSha256: o.engine.modelSha256, ...o.facts, ...(merge ? { merged: true } : {}) },
+      },
+    },
+    view: o.view,
+  };
 }
 
 /** Resolution OCR reads a page at when none is configured. */
