@@ -3,8 +3,8 @@
 // text layer). Sizes follow the displayed orientation (EXIF Orientation applied).
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { FolioError } from '../schemas/errors.ts';
-import { assemblePages, figureBlock, textBlocks, type ReadPage } from './assemble.ts';
-import { ocrPage } from './ocr.ts';
+import { assemblePages, type ReadPage } from './assemble.ts';
+import { ocrPage, readPageOf } from './ocr.ts';
 import { storeRendered, type RawImage } from './raster.ts';
 import type { ExtractOptions, Extraction } from './types.ts';
 
@@ -134,16 +134,7 @@ export async function extractImage(bytes: Uint8Array, opts: ExtractOptions): Pro
     let stored: RawImage = { data: raw.data, width: w, height: h, channels };
     if (ocr) {
       const o = await ocrPage({ ...stored, scale: density / 72 }, await ocr(), { signal: opts.signal });
-      const { blocks, tables } = textBlocks(o.runs, o.segments, o.width, pageNo, { tables: opts.tables });
-      blocks.push(...o.figures.map(figureBlock));
-      page.layout = { number: pageNo, width: o.width, height: o.height, blocks };
-      page.tables = tables;
-      page.prov = { engine: 'ocr', engineVersion: o.engine.version, model: o.engine.model };
-      page.page = {
-        ...page.page,
-        engine: 'ocr',
-        reader: { engine: o.engine.name, engineVersion: o.engine.version, model: o.engine.model, modelSha256: o.engine.modelSha256, ...o.facts },
-      };
+      Object.assign(page, readPageOf(o, pageNo, page.page, { tables: opts.tables }));
       // The page as read (upright, straightened), so that its boxes lie on it.
       if (o.facts.rotation || o.facts.skew) stored = o.view;
     }

@@ -4,6 +4,7 @@
 import sharp from 'sharp';
 import type { BBox } from '../schemas/document.ts';
 import type { Segment } from './graphics.ts';
+import { figureBlock, textBlocks, type ReadPage } from './assemble.ts';
 import type { TextRun } from './layout.ts';
 import { preparePage, type PreparedPage, type Quarter } from './engines/prepare.ts';
 import type { EngineInfo, EngineResult, PageEngine, PageImage } from './engines/types.ts';
@@ -96,6 +97,28 @@ function tallShare(r: EngineResult): number {
     }
   }
   return all ? tall / all : 0;
+}
+
+/**
+ * The page an OCR read gives: tables and blocks laid out from its words (or from `runs`, when a
+ * text layer's are merged in, with `segments` beside the rules found in the pixels), barcodes
+ * as figures, every block's provenance the engine, and the page's `reader`.
+ */
+export function readPageOf(
+  o: OcrRead,
+  n: number,
+  page: Pick<ReadPage['page'], 'rotation' | 'needsOcr'>,
+  opts: { tables?: boolean; runs?: TextRun[]; segments?: Segment[]; merged?: boolean },
+): ReadPage {
+  const { blocks, tables } = textBlocks(opts.runs ?? o.runs, opts.segments ?? o.segments, o.width, n, { tables: opts.tables });
+  blocks.push(...o.figures.map(figureBlock));
+  const { name, version, model, modelSha256 } = o.engine;
+  return {
+    layout: { number: n, width: o.width, height: o.height, blocks },
+    tables,
+    prov: { engine: o.engine.kind, engineVersion: version, model },
+    page: { ...page, engine: 'ocr', reader: { engine: name, engineVersion: version, model, modelSha256, ...o.facts, ...(opts.merged ? { merged: true } : {}) } },
+  };
 }
 
 /** Confidently read text: characters of words read with confidence 0.5 or more, weighted by it. */

@@ -5,7 +5,7 @@ import type { BBox } from '../schemas/document.ts';
 import { assemblePages, figureBlock, textBlocks, type ReadPage } from './assemble.ts';
 import { pageGraphics, isWhite, type PageGraphics } from './graphics.ts';
 import { centerInside, pageLines, pageWords, r2, unionBoxes, type PageLayout, type PageLines, type RawBlock, type TextRun } from './layout.ts';
-import { ocrPage } from './ocr.ts';
+import { ocrPage, readPageOf } from './ocr.ts';
 import { looksTabular } from './tables.ts';
 import { mapPdfError, openPdf, pdfjs, PDFJS_VERSION, type PDFPageProxy } from './pdfjs.ts';
 import { renderPage, renderSize, storeRendered, type RawImage, type RenderedPage } from './raster.ts';
@@ -173,28 +173,15 @@ async function readByOcr(
   const raw = rendered && rendered.width === renderSize(page, dpi).width ? rendered : await renderPage(page, { dpi, maxPixels: opts.maxPixels, signal: opts.signal });
   const o = await ocrPage({ ...raw, scale: raw.width / text.vp.width }, await opts.ocr!(), { signal: opts.signal, ...(merge ? { rotation: 0, deskew: false } : {}) });
   const kept = merge ? text.runs : [];
-  const runs = merge ? [...kept, ...newWords(o.runs, kept.map(runBox))] : o.runs;
-  const segments = merge ? [...o.segments, ...(f.graphics?.segments ?? [])] : o.segments;
-  const { blocks, tables } = textBlocks(runs, segments, o.width, n, { tables: opts.tables });
-  blocks.push(...o.figures.map(figureBlock));
+  const read = readPageOf(o, n, { rotation: f.rotation, needsOcr }, {
+    tables: opts.tables,
+    ...(merge ? { runs: [...kept, ...newWords(o.runs, kept.map(runBox))], segments: [...o.segments, ...(f.graphics?.segments ?? [])], merged: true } : {}),
+  });
   for (const fig of f.layout.blocks.filter((b) => b.kind === 'figure')) {
     const bbox = turnBox(fig.bbox, o.facts.rotation, f.layout.width, f.layout.height);
-    if (!mostlyText(bbox, blocks, o.width * o.height)) blocks.push({ ...fig, bbox });
+    if (!mostlyText(bbox, read.layout.blocks, o.width * o.height)) read.layout.blocks.push({ ...fig, bbox });
   }
-  return {
-    read: {
-      layout: { number: n, width: o.width, height: o.height, blocks },
-      tables,
-      prov: { engine: 'ocr', engineVersion: o.engine.version, model: o.engine.model },
-      page: {
-        rotation: f.rotation,
-        needsOcr,
-        engine: 'ocr',
-        reader: { engine: o.engine.name, engineVersion: o.engine.version, model: o.engine.model, modelSha256: o.engine.modelSha256, ...o.facts, ...(merge ? { merged: true } : {}) },
-      },
-    },
-    view: o.view,
-  };
+  return { read, view: o.view };
 }
 
 /** Resolution OCR reads a page at when none is configured. */
