@@ -85,6 +85,19 @@ describe('reading scans', () => {
     assert.ok(docWords(doc).every((w) => w.conf !== undefined && w.conf >= 0 && w.conf <= 1));
   });
 
+  test('scans at 150 and 300 dpi read as well; a coarse scan is read at 200 dpi, a fine one at its own', async () => {
+    for (const [dpi, readAt] of [
+      [150, 200],
+      [300, 300],
+    ] as const) {
+      const doc = await read(await imageOnlyPdf(await render(letter.pdf, dpi)), `scan-${dpi}.pdf`);
+      assert.equal(doc.pages[0]!.reader?.dpi, readAt);
+      const { cer } = score(docText(doc), letter.text);
+      assert.ok(cer <= 0.03, `${dpi} dpi: CER ${cer.toFixed(3)}`);
+      assert.ok(boxesFound(doc, letter.words) >= 0.9, `${dpi} dpi: boxes`);
+    }
+  });
+
   test('a page fed in sideways is turned upright: boxes in the upright frame, the turn recorded', async () => {
     const doc = await read(await png(letterPx, 90), 'sideways.png');
     const page = doc.pages[0]!;
