@@ -33,6 +33,12 @@ export interface OcrRead {
   timings: Record<string, number>;
 }
 
+/**
+ * The most pixels a page is read at. Tesseract's wasm heap tops out at 2 GB and needs several
+ * copies of a page: bigger pages (a drawing sheet at 600 dpi) are read scaled down to this.
+ */
+export const OCR_MAX_PIXELS = 40_000_000;
+
 /** Below this mean confidence a page may be upside down or sideways: the other turns are tried. */
 const LOW_CONFIDENCE = 0.6;
 
@@ -43,8 +49,9 @@ export interface OcrOptions {
   deskew?: boolean;
 }
 
-export async function ocrPage(img: PageImage, engine: PageEngine, opts: OcrOptions = {}): Promise<OcrRead> {
+export async function ocrPage(input: PageImage, engine: PageEngine, opts: OcrOptions = {}): Promise<OcrRead> {
   const t0 = performance.now();
+  const img = await withinPixels(input, OCR_MAX_PIXELS);
   const fixed = opts.rotation !== undefined;
   let prep = await preparePage(img, { rotation: opts.rotation ?? 0, deskew: opts.deskew });
   const t1 = performance.now();
@@ -83,6 +90,18 @@ export async function ocrPage(img: PageImage, engine: PageEngine, opts: OcrOptio
     engine: engine.info,
     timings,
   };
+}
+
+/** The image scaled down (and its scale with it) when it has more than `max` pixels. */
+async function withinPixels(img: PageImage, max: number): Promise<PageImage> {
+  if (img.width * img.height <= max) return img;
+  const f = Math.sqrt(max / (img.width * img.height));
+  const width = Math.max(1, Math.floor(img.width * f));
+  const out = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels }, limitInputPixels: false })
+    .resize({ width })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data: out.data, width: out.info.width, height: out.info.height, channels: out.info.channels as PageImage['channels'], scale: img.scale * (out.info.width / img.width) };
 }
 
 /** Share of the characters (in words of three or more) read in boxes much taller than wide. */

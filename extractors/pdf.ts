@@ -5,7 +5,7 @@ import type { BBox } from '../schemas/document.ts';
 import { assemblePages, figureBlock, textBlocks, type ReadPage } from './assemble.ts';
 import { pageGraphics, isWhite, type PageGraphics } from './graphics.ts';
 import { centerInside, pageLines, pageWords, r2, unionBoxes, type PageLayout, type PageLines, type RawBlock, type TextRun } from './layout.ts';
-import { ocrPage, readPageOf } from './ocr.ts';
+import { OCR_MAX_PIXELS, ocrPage, readPageOf } from './ocr.ts';
 import { looksTabular } from './tables.ts';
 import { mapPdfError, openPdf, pdfjs, PDFJS_VERSION, type PDFPageProxy } from './pdfjs.ts';
 import { renderPage, renderSize, storeRendered, type RawImage, type RenderedPage } from './raster.ts';
@@ -55,7 +55,7 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
         page = await doc.getPage(n);
         const text = await readText(page);
         const shown = page;
-        const ocrDpi = ocrOn ? fitDpi(page, opts.ocrDpi ?? DEFAULT_OCR_DPI, opts.maxPixels) : opts.dpi;
+        const ocrDpi = ocrOn ? fitDpi(page, opts.ocrDpi ?? DEFAULT_OCR_DPI, Math.min(opts.maxPixels, OCR_MAX_PIXELS)) : opts.dpi;
         const render = (dpi: number) => renderPage(shown, { dpi, maxPixels: opts.maxPixels, signal: opts.signal });
         // A page with (almost) no text layer that is going to be rendered anyway is rendered
         // first: its pixels tell whether there is ink to read by OCR, and where. That spares the
@@ -168,7 +168,9 @@ async function readByOcr(
   const wanted = scanned ? Math.min(configured, Math.max(MIN_SCAN_DPI, Math.round(scanned))) : configured;
   const dpi = Math.min(wanted, fitted);
   if (dpi < wanted) {
-    warnings.push({ code: 'ocr_dpi_reduced', message: `page ${n} read at ${dpi} dpi instead of ${wanted}: at ${wanted} it is over the pixel limit of ${opts.maxPixels} (FOLIO_MAX_PIXELS)`, page: n });
+    const limit = Math.min(opts.maxPixels, OCR_MAX_PIXELS);
+    const which = limit < opts.maxPixels ? "OCR's" : 'FOLIO_MAX_PIXELS';
+    warnings.push({ code: 'ocr_dpi_reduced', message: `page ${n} read at ${dpi} dpi instead of ${wanted}: at ${wanted} it is over the pixel limit of ${limit} (${which})`, page: n });
   }
   const raw = rendered && rendered.width === renderSize(page, dpi).width ? rendered : await renderPage(page, { dpi, maxPixels: opts.maxPixels, signal: opts.signal });
   const o = await ocrPage({ ...raw, scale: raw.width / text.vp.width }, await opts.ocr!(), { signal: opts.signal, ...(merge ? { rotation: 0, deskew: false } : {}) });

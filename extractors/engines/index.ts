@@ -5,17 +5,20 @@ import type { PageEngine } from './types.ts';
 
 const ocrEngines = new Map<string, Promise<PageEngine>>();
 
-/** The thread's OCR engine for a model file (the default model when none is named). */
-export function ocrEngine(model?: string): Promise<PageEngine> {
+/** The thread's OCR engine for a model file (the default model when none is named); a crashed one is replaced. */
+export async function ocrEngine(model?: string): Promise<PageEngine> {
   const key = model ?? '';
-  let e = ocrEngines.get(key);
-  if (!e) {
-    e = TesseractEngine.create(model);
-    // A model that fails to load is tried again by the next document (it may have been fixed).
-    e.catch(() => ocrEngines.delete(key));
-    ocrEngines.set(key, e);
+  const cached = ocrEngines.get(key);
+  if (cached) {
+    const e = await cached;
+    if (!e.broken) return e;
+    ocrEngines.delete(key);
   }
-  return e;
+  const made = TesseractEngine.create(model);
+  // A model that fails to load is tried again by the next document (it may have been fixed).
+  made.catch(() => ocrEngines.delete(key));
+  ocrEngines.set(key, made);
+  return made;
 }
 
 export { DEFAULT_OCR_MODEL, loadOcrModel } from './tesseract.ts';

@@ -186,6 +186,7 @@ function loadCore(): Promise<Core> {
 
 export class TesseractEngine implements PageEngine {
   readonly info;
+  broken = false;
   private static seq = 0;
 
   private constructor(
@@ -221,6 +222,22 @@ export class TesseractEngine implements PageEngine {
 
   async read(image: PageImage, task: EngineTask): Promise<EngineResult> {
     if (task !== 'text') throw new FolioError('internal', `tesseract cannot do the task ${String(task)}`);
+    if (this.broken) throw new FolioError('internal', 'the Tesseract engine crashed earlier and cannot read');
+    try {
+      return this.recognize(image);
+    } catch (err) {
+      // An abort inside the wasm (out of memory, a failed assertion) leaves the module unusable:
+      // this engine and the thread's module are dropped, and the next page gets fresh ones.
+      if (err instanceof WebAssembly.RuntimeError || /Aborted\(/.test(String((err as Error)?.message))) {
+        this.broken = true;
+        if (corePromise && (await corePromise.catch(() => undefined)) === this.core) corePromise = undefined;
+        throw new FolioError('internal', `the Tesseract engine crashed on a ${image.width}x${image.height} page: ${(err as Error).message}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private recognize(image: PageImage): EngineResult {
     const { module, enums } = this.core;
     const t0 = performance.now();
     const gray = toGray(image);

@@ -72,6 +72,8 @@ export interface EngineResult {
 
 export interface PageEngine {
   readonly info: EngineInfo;
+  /** True once the engine has failed in a way that leaves it unusable: a new one must be made. */
+  readonly broken?: boolean;
   read(image: PageImage, task: EngineTask, opts?: ReadOptions): Promise<EngineResult>;
   close(): Promise<void>;
 }
