@@ -17,6 +17,40 @@
 //   (ties: as they are). Extra or missing leading rows/columns cost only their own cells.
 // - Area-restricted expectations (tabula) cover only part of a table: the extracted cells count
 //   when their centre lies inside the area and, after alignment, inside the expected grid's extent.
+//
+// ICDAR 2013 (human ground truth, ../shared/bench/tables-icdar/; scoreIcdar and the functions
+// above it), end to end: every table on every page, no areas given.
+// - Adjacency relations (the competition's measure): every non-empty cell (after
+//   normalizeCellText) is related to its nearest non-empty neighbour to the right in the same row
+//   ('h') and below in the same column ('v'); a spanning cell takes part in every row and column it
+//   covers, with its top-left text, and a pair of cells is counted once. A relation is
+//   (textA, textB, direction); an annotated table and the extracted table paired with it are
+//   compared as multisets of relations. Relations are independent of where a grid starts, so a
+//   leading empty row/column or a title row costs only the relations it adds.
+// - Pairing: an extracted table is cut into one piece per page it has cells on (its cells on that
+//   page, with their row/col in the whole table), so a table folio merged across pages is scored on
+//   each page by its cells there. A piece overlaps an annotated table of its page by the number of
+//   its non-empty cells whose bbox centre lies inside the annotated region (table_bboxes_pdf turned
+//   into the page's top-left frame; 1 pt slack); the overlap is substantial when it is at least 2
+//   (1 for a piece of one cell) and at least half of the piece's cells or a fifth of the annotated
+//   table's cells. Pairs are made one-to-one, greedily by overlap (largest first; ties: larger
+//   intersection of the region boxes), among substantial overlaps only. An annotated table without
+//   a region pairs by the number of cell texts it shares with the piece instead.
+// - Counting (micro over a document and over the corpus): a paired annotated table counts its
+//   relations (recall's denominator), the piece its relations (precision's), the multiset
+//   intersection as matches; an unpaired annotated table counts all its relations as missed, an
+//   unpaired piece (on any page, annotated or not) all its relations as extra. Cell-text F1: the
+//   same with the non-empty cells' normalised texts (a spanned cell once) instead of relations.
+// - Diagnosis per annotated table, the first that holds: 'missed' (unpaired and no piece
+//   overlaps it substantially), 'merged' (unpaired but inside a piece paired with another
+//   annotated table, or paired with a piece that also overlaps another annotated table
+//   substantially), 'split' (two or more pieces overlap it substantially), 'rows' / 'cols' (the
+//   number of rows / columns occupied by non-empty cells differs between the two), 'ok'.
+// - Numeric columns: in a paired table, an annotated column whose non-empty body cells (all rows
+//   but the first) all look like numbers (looksNumeric) is numeric; it comes out numeric when the
+//   piece's column sharing most texts with it (votes by equal text) has a typed value (number,
+//   percent or currency) on every body cell (Cell.header false) whose text matches one of the
+//   column's body cells, and at least one such cell. No matching cell counts as not numeric.
 
 export type Span = readonly [r0: number, c0: number, r1: number, c1: number];
 
@@ -31,9 +65,17 @@ export interface ScoreCell {
   at?: readonly [number, number];
 }
 
+/** Axis-aligned box in points, origin top-left of the displayed page (as Document bboxes). */
+export interface Box {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
 /** What the scorer needs of a folio Table (schemas/document.ts) - structurally. */
 export interface TableLike {
-  regions: readonly { page: number }[];
+  regions: readonly { page: number; bbox?: Box }[];
   cells: readonly {
     row: number;
     col: number;
@@ -41,18 +83,27 @@ export interface TableLike {
     colSpan: number;
     text: string;
     page: number;
-    bbox: { x0: number; y0: number; x1: number; y1: number };
+    bbox: Box;
+    /** Typed value (Cell.value); only its presence and type are read (numeric columns). */
+    value?: { type: string };
+    /** Cell.header: header cells are not body cells (numeric columns). */
+    header?: boolean;
   }[];
 }
 
 /** [top, left, bottom, right] in points, origin top-left of the displayed page (tabula's area). */
 export type Area = readonly [top: number, left: number, bottom: number, right: number];
 
+/** [x1, y1, x2, y2] in PDF points, origin bottom-left (ICDAR `table_bboxes_pdf`). */
+export type PdfBox = readonly [x1: number, y1: number, x2: number, y2: number];
+
 export interface ExpectedTable {
   page: number;
   rows: string[][];
   spans: Span[];
   area?: Area;
+  /** The table's region, from `table_bboxes_pdf` (ICDAR). */
+  bboxPdf?: PdfBox;
 }
 
 export interface ExpectedDoc {
@@ -351,6 +402,7 @@ export function parseExpected(json: unknown): ExpectedDoc {
     table_pages?: number[];
     ground_truth?: string;
     spans?: unknown;
+    table_bboxes_pdf?: unknown;
     params?: { area?: unknown; area_top_left_bottom_right_pt?: unknown };
   };
   if (!Array.isArray(j.tables)) throw new Error('expected file has no "tables" array');
@@ -376,13 +428,20 @@ export function parseExpected(json: unknown): ExpectedDoc {
     if (!Array.isArray(per) || !per.every(isNumber4)) throw new Error(`"spans[${i}]" is not a list of [r0,c0,r1,c1]`);
     return per as Span[];
   };
+  const bboxOf = (i: number): PdfBox | undefined => {
+    const b = j.table_bboxes_pdf;
+    if (b === undefined || b === null) return undefined;
+    if (!Array.isArray(b) || b.length !== tables.length || !b.every(isNumber4)) throw new Error('"table_bboxes_pdf" is not one [x1,y1,x2,y2] per table');
+    return b[i] as PdfBox;
+  };
   return {
     groundTruth: j.ground_truth ?? 'unknown',
     tables: tables.map((rows, i) => {
       const page = j.table_pages?.[i] ?? j.page;
       if (typeof page !== 'number' || page < 1) throw new Error(`table ${i} has no page`);
       const area = areaOf(i);
-      return { page, rows, spans: spansOf(i), ...(area ? { area } : {}) };
+      const bboxPdf = bboxOf(i);
+      return { page, rows, spans: spansOf(i), ...(area ? { area } : {}), ...(bboxPdf ? { bboxPdf } : {}) };
     }),
   };
 }
@@ -454,4 +513,409 @@ export function scoreDocument(exp: ExpectedDoc, extracted: readonly TableLike[])
   }
   out.tables.sort((a, b) => a.index - b.index);
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ICDAR 2013: adjacency relations, pairing by region, cell-text F1, diagnoses, numeric columns.
+// The rules are at the top of this file.
+
+export type Direction = 'h' | 'v';
+
+/** An adjacency relation: `a` is the nearest non-empty neighbour left of (h) or above (v) `b`. */
+export interface Relation {
+  a: string;
+  b: string;
+  dir: Direction;
+}
+
+export const relationKey = (r: Relation): string => `${r.dir}\u0001${r.a}\u0001${r.b}`;
+
+/**
+ * The adjacency relations of a table's counted cells (cellsFromGrid or cellsFromTable: non-empty,
+ * normalised, with spans). Row by row, the cells met left to right (a spanning cell in every row it
+ * covers) give a relation between each two consecutive different cells; column by column, top to
+ * bottom, the same. A pair met in several rows (or columns) is one relation. When cells overlap,
+ * the one listed first owns the position.
+ */
+export function adjacencyRelations(cells: readonly ScoreCell[]): Relation[] {
+  const owner = new Map<number, number>();
+  const byRow = new Map<number, number[]>();
+  const byCol = new Map<number, number[]>();
+  cells.forEach((x, i) => {
+    for (let r = x.row; r < x.row + Math.max(1, x.rowSpan); r++) {
+      for (let c = x.col; c < x.col + Math.max(1, x.colSpan); c++) {
+        const k = key(r, c);
+        if (owner.has(k)) continue;
+        owner.set(k, i);
+        (byRow.get(r) ?? byRow.set(r, []).get(r)!).push(c);
+        (byCol.get(c) ?? byCol.set(c, []).get(c)!).push(r);
+      }
+    }
+  });
+  const seen = new Set<string>();
+  const out: Relation[] = [];
+  const walk = (lines: Map<number, number[]>, dir: Direction, pos: (line: number, x: number) => number) => {
+    for (const line of [...lines.keys()].sort((a, b) => a - b)) {
+      let prev = -1;
+      for (const x of lines.get(line)!.sort((a, b) => a - b)) {
+        const i = owner.get(pos(line, x))!;
+        if (prev >= 0 && i !== prev) {
+          const k = `${dir}${prev},${i}`;
+          if (!seen.has(k)) {
+            seen.add(k);
+            out.push({ a: cells[prev]!.text, b: cells[i]!.text, dir });
+          }
+        }
+        prev = i;
+      }
+    }
+  };
+  walk(byRow, 'h', (r, c) => key(r, c));
+  walk(byCol, 'v', (c, r) => key(r, c));
+  return out;
+}
+
+/** Multiset comparison: how many of `expected` find an equal (by key) item of `extracted`, and what is left on each side. */
+export function multisetDiff<T>(expected: readonly T[], extracted: readonly T[], keyOf: (x: T) => string): { matched: number; missed: T[]; extra: T[] } {
+  const pool = new Map<string, number>();
+  for (const x of extracted) pool.set(keyOf(x), (pool.get(keyOf(x)) ?? 0) + 1);
+  const missed: T[] = [];
+  let matched = 0;
+  for (const e of expected) {
+    const k = keyOf(e);
+    const n = pool.get(k) ?? 0;
+    if (n > 0) {
+      pool.set(k, n - 1);
+      matched++;
+    } else missed.push(e);
+  }
+  const extra: T[] = [];
+  for (const x of extracted) {
+    const k = keyOf(x);
+    const n = pool.get(k) ?? 0;
+    // As many copies of the key as were left unmatched (the first ones met).
+    if (n > 0) {
+      pool.set(k, n - 1);
+      extra.push(x);
+    }
+  }
+  return { matched, missed, extra };
+}
+
+/** The displayed page a PDF-space box is turned into: Page.width/height (after /Rotate) and rotation. */
+export interface PageFrame {
+  width: number;
+  height: number;
+  rotation?: number;
+}
+
+/**
+ * [x1,y1,x2,y2] in PDF points (origin bottom-left of the unrotated page, MediaBox at the origin)
+ * -> a box in the displayed page's frame (origin top-left, after /Rotate, as pdf.js' viewport).
+ */
+export function pdfBoxToPage(b: PdfBox, page: PageFrame): Box {
+  const xa = Math.min(b[0], b[2]);
+  const xb = Math.max(b[0], b[2]);
+  const ya = Math.min(b[1], b[3]);
+  const yb = Math.max(b[1], b[3]);
+  const rot = (((page.rotation ?? 0) % 360) + 360) % 360;
+  const quarter = rot === 90 || rot === 270;
+  const W = quarter ? page.height : page.width;
+  const H = quarter ? page.width : page.height;
+  if (rot === 90) return { x0: ya, y0: xa, x1: yb, y1: xb };
+  if (rot === 180) return { x0: W - xb, y0: ya, x1: W - xa, y1: yb };
+  if (rot === 270) return { x0: H - yb, y0: W - xb, x1: H - ya, y1: W - xa };
+  return { x0: xa, y0: H - yb, x1: xb, y1: H - ya };
+}
+
+/** A counted cell of an extracted table on one page, with where it lies and whether it is typed as a number. */
+export interface PieceCell extends ScoreCell {
+  /** Centre of the cell's bbox. */
+  x: number;
+  y: number;
+  /** Cell.value is a number, percent or currency. */
+  numeric: boolean;
+  /** Cell.header. */
+  header: boolean;
+}
+
+/** An extracted table's part on one page: what is paired and scored. */
+export interface Piece {
+  /** Index of the extracted table. */
+  table: number;
+  page: number;
+  /** The table's region on the page, or the box around its cells there. */
+  region: Box;
+  cells: PieceCell[];
+}
+
+const NUMERIC_TYPES = new Set(['number', 'percent', 'currency']);
+
+/** One piece per extracted table and page it has a counted cell on (pages ascending, tables in order). */
+export function piecesOf(tables: readonly TableLike[]): Piece[] {
+  const out: Piece[] = [];
+  tables.forEach((t, table) => {
+    const byPage = new Map<number, { cells: PieceCell[]; boxes: Box[] }>();
+    for (const c of t.cells) {
+      const text = normalizeCellText(c.text);
+      if (!text) continue;
+      const p = byPage.get(c.page) ?? byPage.set(c.page, { cells: [], boxes: [] }).get(c.page)!;
+      p.cells.push({
+        row: c.row,
+        col: c.col,
+        rowSpan: Math.max(1, c.rowSpan),
+        colSpan: Math.max(1, c.colSpan),
+        text,
+        at: [c.row, c.col],
+        x: (c.bbox.x0 + c.bbox.x1) / 2,
+        y: (c.bbox.y0 + c.bbox.y1) / 2,
+        numeric: !!c.value && NUMERIC_TYPES.has(c.value.type),
+        header: !!c.header,
+      });
+      p.boxes.push(c.bbox);
+    }
+    for (const page of [...byPage.keys()].sort((a, b) => a - b)) {
+      const p = byPage.get(page)!;
+      const region = t.regions.find((r) => r.page === page)?.bbox ?? {
+        x0: Math.min(...p.boxes.map((b) => b.x0)),
+        y0: Math.min(...p.boxes.map((b) => b.y0)),
+        x1: Math.max(...p.boxes.map((b) => b.x1)),
+        y1: Math.max(...p.boxes.map((b) => b.y1)),
+      };
+      out.push({ table, page, region, cells: p.cells });
+    }
+  });
+  return out;
+}
+
+/** An annotated table as scored: its page, counted cells and region (displayed page frame), when known. */
+export interface AnnotatedTable {
+  page: number;
+  cells: ScoreCell[];
+  region?: Box;
+}
+
+const area = (b: Box) => Math.max(0, b.x1 - b.x0) * Math.max(0, b.y1 - b.y0);
+const intersection = (a: Box, b: Box) => area({ x0: Math.max(a.x0, b.x0), y0: Math.max(a.y0, b.y0), x1: Math.min(a.x1, b.x1), y1: Math.min(a.y1, b.y1) });
+
+/**
+ * How much a piece overlaps an annotated table: 0 on another page; with a region, the piece's cells
+ * whose centre lies inside it (1 pt slack); without one, the cell texts the two share (multiset).
+ */
+export function overlapOf(a: AnnotatedTable, p: Piece): number {
+  if (a.page !== p.page) return 0;
+  const r = a.region;
+  if (!r) return multisetDiff(a.cells, p.cells, (c) => c.text).matched;
+  return p.cells.filter((c) => c.x >= r.x0 - 1 && c.x <= r.x1 + 1 && c.y >= r.y0 - 1 && c.y <= r.y1 + 1).length;
+}
+
+/** An overlap is substantial: at least 2 cells (1 for a one-cell piece) and half the piece's cells or a fifth of the annotated table's. */
+export function isSubstantial(overlap: number, pieceCells: number, annotatedCells: number): boolean {
+  if (overlap <= 0 || overlap < Math.min(2, pieceCells)) return false;
+  return overlap >= 0.5 * pieceCells || overlap >= 0.2 * annotatedCells;
+}
+
+export interface Pairing {
+  /** Per annotated table: the piece paired with it, or -1. */
+  pieceOf: number[];
+  /** Per piece: the annotated table paired with it, or -1. */
+  annotatedOf: number[];
+  /** [annotated][piece] overlap (overlapOf). */
+  overlap: number[][];
+  /** [annotated][piece] whether the overlap is substantial. */
+  substantial: boolean[][];
+}
+
+/** One-to-one pairing, greedily by overlap among substantial overlaps (ties: larger region intersection, then order). */
+export function pairTables(annotated: readonly AnnotatedTable[], pieces: readonly Piece[]): Pairing {
+  const overlap = annotated.map((a) => pieces.map((p) => overlapOf(a, p)));
+  const substantial = annotated.map((a, i) => pieces.map((p, k) => isSubstantial(overlap[i]![k]!, p.cells.length, a.cells.length)));
+  const candidates: { i: number; k: number; o: number; box: number }[] = [];
+  annotated.forEach((a, i) =>
+    pieces.forEach((p, k) => {
+      if (substantial[i]![k]) candidates.push({ i, k, o: overlap[i]![k]!, box: a.region ? intersection(a.region, p.region) : 0 });
+    }),
+  );
+  candidates.sort((x, y) => y.o - x.o || y.box - x.box || x.i - y.i || x.k - y.k);
+  const pieceOf = new Array<number>(annotated.length).fill(-1);
+  const annotatedOf = new Array<number>(pieces.length).fill(-1);
+  for (const c of candidates) {
+    if (pieceOf[c.i]! >= 0 || annotatedOf[c.k]! >= 0) continue;
+    pieceOf[c.i] = c.k;
+    annotatedOf[c.k] = c.i;
+  }
+  return { pieceOf, annotatedOf, overlap, substantial };
+}
+
+export type Diagnosis = 'missed' | 'split' | 'merged' | 'rows' | 'cols' | 'ok';
+
+/** Rows x columns occupied by counted cells (spans included), empty rows/columns dropped. */
+export function gridSize(cells: readonly ScoreCell[]): [rows: number, cols: number] {
+  if (!cells.length) return [0, 0];
+  const c = compact(cells);
+  return [Math.max(...c.map((x) => x.row + x.rowSpan)), Math.max(...c.map((x) => x.col + x.colSpan))];
+}
+
+/** What went wrong with annotated table `i` (see the rules at the top of this file). */
+export function diagnose(i: number, annotated: readonly AnnotatedTable[], pieces: readonly Piece[], pairing: Pairing): Diagnosis {
+  const k = pairing.pieceOf[i]!;
+  const overlapping = pieces.map((_, j) => j).filter((j) => pairing.substantial[i]![j]);
+  if (k < 0) return overlapping.some((j) => pairing.annotatedOf[j]! >= 0) ? 'merged' : 'missed';
+  if (overlapping.length >= 2) return 'split';
+  if (annotated.some((_, h) => h !== i && pairing.substantial[h]![k])) return 'merged';
+  const [ar, ac] = gridSize(annotated[i]!.cells);
+  const [xr, xc] = gridSize(pieces[k]!.cells);
+  if (ar !== xr) return 'rows';
+  if (ac !== xc) return 'cols';
+  return 'ok';
+}
+
+/**
+ * Looks like a number: digits with optional thousands separators (, . ' or space), a decimal point
+ * or comma, a sign (+ - − –), %, a currency symbol before or after (US$ and the like too),
+ * parentheses for a negative. "1,234.5"  "-3.2%"  "(1 200)"  "$12"  "12 €"  ".5"  "1,5"; not
+ * "12-34", "1.2.3", "12a", "n/a", "-", "1269 (19.9%)".
+ */
+export function looksNumeric(text: string): boolean {
+  let s = text.normalize('NFKC').replace(/[\s\u200b-\u200d\u2060\u00ad]+/gu, '');
+  if (/^\(.*\)$/.test(s)) s = s.slice(1, -1);
+  s = s.replace(/^[+\-\u2212\u2013]/, '');
+  s = s.replace(/^(?:[a-z]{0,2}\$|[€£¥₹₩₽₺₪₫₱฿₴₦₡])/i, '').replace(/(?:\$|[€£¥₹₩₽₺₪₫₱฿₴₦₡])$/, '');
+  s = s.replace(/^[+\-\u2212\u2013]/, '');
+  if (/^\(.*\)$/.test(s)) s = s.slice(1, -1);
+  s = s.replace(/%$/, '');
+  return /^(?:\d+|\d{1,3}(?:[,.']\d{3})+)(?:[.,]\d+)?$/.test(s) || /^[.,]\d+$/.test(s);
+}
+
+export interface NumericColumn {
+  /** Annotated column (grid position of the cells' top-left). */
+  col: number;
+  /** The piece's column sharing most texts with it, or -1. */
+  extractedCol: number;
+  /** Body (not header) piece cells in that column matching one of the column's body texts, and how many of them are typed. */
+  cells: number;
+  typed: number;
+  ok: boolean;
+}
+
+/**
+ * Numeric columns of an annotated table (body = every row but the first occupied one) and whether
+ * each comes out numeric in the piece paired with it (see the rules at the top of this file).
+ */
+export function numericColumns(annotated: readonly ScoreCell[], piece: readonly PieceCell[]): NumericColumn[] {
+  if (!annotated.length) return [];
+  const head = Math.min(...annotated.map((c) => c.row));
+  const byCol = new Map<number, ScoreCell[]>();
+  for (const c of annotated) if (c.row > head) (byCol.get(c.col) ?? byCol.set(c.col, []).get(c.col)!).push(c);
+  const out: NumericColumn[] = [];
+  for (const col of [...byCol.keys()].sort((a, b) => a - b)) {
+    const body = byCol.get(col)!;
+    if (!body.every((c) => looksNumeric(c.text))) continue;
+    const texts = new Set(body.map((c) => c.text));
+    const votes = new Map<number, number>();
+    for (const e of body) for (const x of piece) if (x.text === e.text) votes.set(x.col, (votes.get(x.col) ?? 0) + 1);
+    let extractedCol = -1;
+    let best = 0;
+    for (const [c, n] of votes) if (n > best || (n === best && c < extractedCol)) [extractedCol, best] = [c, n];
+    const cells = extractedCol < 0 ? [] : piece.filter((x) => x.col === extractedCol && !x.header && texts.has(x.text));
+    const typed = cells.filter((x) => x.numeric).length;
+    out.push({ col, extractedCol, cells: cells.length, typed, ok: cells.length > 0 && typed === cells.length });
+  }
+  return out;
+}
+
+export interface Counts {
+  matched: number;
+  expected: number;
+  extracted: number;
+}
+
+export interface IcdarTableScore {
+  /** Index in the expected file. */
+  index: number;
+  page: number;
+  /** The piece paired with it (index in IcdarScore.pieces) and its extracted table, or -1. */
+  piece: number;
+  table: number;
+  relations: Counts;
+  cells: Counts;
+  diagnosis: Diagnosis;
+  /** Rows x columns occupied by non-empty cells: annotated, and of the paired piece. */
+  size: [number, number];
+  extractedSize?: [number, number];
+  /** Pieces overlapping it substantially (paired or not). */
+  overlapping: number[];
+  missedRelations: Relation[];
+  extraRelations: Relation[];
+  numeric: NumericColumn[];
+}
+
+export interface IcdarScore {
+  tables: IcdarTableScore[];
+  pieces: Piece[];
+  pairing: Pairing;
+  /** Micro over the document: paired pairs, unpaired annotated tables, unpaired pieces. */
+  relations: Counts;
+  cells: Counts;
+  /** Pieces paired with no annotated table, and what they add to the extracted side. */
+  unpaired: { piece: number; relations: number; cells: number }[];
+  numeric: { columns: number; ok: number };
+}
+
+/**
+ * Score the tables extracted from a document against its ICDAR annotation. `pageOf(n)` gives the
+ * displayed frame of page n (Page.width/height/rotation) to place `table_bboxes_pdf`; without a
+ * frame or a box, that table pairs by shared cell texts.
+ */
+export function scoreIcdar(exp: ExpectedDoc, extracted: readonly TableLike[], pageOf: (page: number) => PageFrame | undefined): IcdarScore {
+  const annotated: AnnotatedTable[] = exp.tables.map((t) => {
+    const frame = pageOf(t.page);
+    const cells = cellsFromGrid(t.rows, t.spans);
+    return { page: t.page, cells, ...(t.bboxPdf && frame ? { region: pdfBoxToPage(t.bboxPdf, frame) } : {}) };
+  });
+  const pieces = piecesOf(extracted);
+  const pairing = pairTables(annotated, pieces);
+  const pieceRelations = pieces.map((p) => adjacencyRelations(p.cells));
+  const relations: Counts = { matched: 0, expected: 0, extracted: 0 };
+  const cells: Counts = { matched: 0, expected: 0, extracted: 0 };
+  const numeric = { columns: 0, ok: 0 };
+  const tables = annotated.map((a, i): IcdarTableScore => {
+    const k = pairing.pieceOf[i]!;
+    const want = adjacencyRelations(a.cells);
+    const got = k >= 0 ? pieceRelations[k]! : [];
+    const r = multisetDiff(want, got, relationKey);
+    const c = multisetDiff(a.cells, k >= 0 ? pieces[k]!.cells : [], (x) => x.text);
+    const rel: Counts = { matched: r.matched, expected: want.length, extracted: got.length };
+    const cel: Counts = { matched: c.matched, expected: a.cells.length, extracted: k >= 0 ? pieces[k]!.cells.length : 0 };
+    for (const key of ['matched', 'expected', 'extracted'] as const) {
+      relations[key] += rel[key];
+      cells[key] += cel[key];
+    }
+    const num = k >= 0 ? numericColumns(a.cells, pieces[k]!.cells) : [];
+    numeric.columns += num.length;
+    numeric.ok += num.filter((n) => n.ok).length;
+    return {
+      index: i,
+      page: a.page,
+      piece: k,
+      table: k >= 0 ? pieces[k]!.table : -1,
+      relations: rel,
+      cells: cel,
+      diagnosis: diagnose(i, annotated, pieces, pairing),
+      size: gridSize(a.cells),
+      ...(k >= 0 ? { extractedSize: gridSize(pieces[k]!.cells) } : {}),
+      overlapping: pieces.map((_, j) => j).filter((j) => pairing.substantial[i]![j]),
+      missedRelations: r.missed,
+      extraRelations: r.extra,
+      numeric: num,
+    };
+  });
+  const unpaired = pieces
+    .map((p, k) => ({ piece: k, relations: pieceRelations[k]!.length, cells: p.cells.length }))
+    .filter((u) => pairing.annotatedOf[u.piece]! < 0);
+  for (const u of unpaired) {
+    relations.extracted += u.relations;
+    cells.extracted += u.cells;
+  }
+  return { tables, pieces, pairing, relations, cells, unpaired, numeric };
 }

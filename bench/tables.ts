@@ -7,6 +7,13 @@
 //   npm run bench:tables -- --self-check     score every expectation against itself and perturbed copies (no extraction)
 //   npm run bench:tables -- --check-areas    also show that tabula's areas and folio's word boxes share a frame
 //   npm run bench:tables -- --details        also list, per table, the offset and the expected cells missed / extracted cells extra
+//                                            (ICDAR: per table, a few relations missed / extra)
+//   npm run bench:tables -- --icdar-only     only the ICDAR 2013 part (below), not the tool-regression corpus
+//
+// Then the human ground truth: every document of <bench dir>/tables-icdar/ (ICDAR 2013 Table
+// Competition), end to end (every table on every page), scored by adjacency relations and cell-text
+// F1 (rules: bench/table-score.ts), one line per document, the "human (ICDAR)" line with its goals,
+// the worst documents with what went wrong, and the share of numeric columns that come out typed.
 //
 // Environment: BENCH_ROUNDS (timing rounds, default 2; 0 skips timing), BENCH_STRICT=1 (exit 1 when a goal is missed).
 import fs from 'node:fs';
@@ -16,15 +23,22 @@ import { loadConfig } from '../schemas/config.ts';
 import { Table, type Document } from '../schemas/document.ts';
 import { benchDir } from './common.ts';
 import {
+  adjacencyRelations,
   cellsFromGrid,
   diffAt,
   normalizeCellText,
   parseExpected,
+  pdfBoxToPage,
   prf,
   scoreDocument,
+  scoreIcdar,
   type Area,
+  type Counts,
   type ExpectedDoc,
   type FileScore,
+  type IcdarScore,
+  type PageFrame,
+  type Relation,
   type ScoreCell,
   type Span,
   type TableLike,
@@ -36,6 +50,10 @@ const args = process.argv.slice(2);
 const SELF_CHECK = args.includes('--self-check');
 const CHECK_AREAS = args.includes('--check-areas');
 const DETAILS = args.includes('--details');
+const ICDAR_ONLY = args.includes('--icdar-only');
+const GOAL_ICDAR_RELATIONS = 0.92;
+const GOAL_ICDAR_CELLS = 0.92;
+const GOAL_NUMERIC = 0.95;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const STRICT = !!process.env.BENCH_STRICT && process.env.BENCH_STRICT !== '0';
 
@@ -100,7 +118,8 @@ function printOverall(rows: Row[]): boolean {
   let ok = true;
   const line = (label: string, rs: Row[], goal: boolean) => {
     if (!rs.length) {
-      console.log(`${label.padEnd(17)}: no files in this corpus`);
+      // The ICDAR documents live in tables-icdar/ and are scored after this summary.
+      console.log(`${label.padEnd(17)}: ${label.startsWith('human') ? 'no files in tables/ (ICDAR 2013 is scored from tables-icdar/ below)' : 'no files in this corpus'}`);
       return;
     }
     const o = overall(rs);
@@ -475,5 +494,320 @@ function selfCheck(): void {
   if (failed) process.exitCode = 1;
 }
 
-if (SELF_CHECK) selfCheck();
-else await run();
+// ---------------------------------------------------------------------------------------------
+// Human ground truth: ICDAR 2013 (tables-icdar/), end to end, by adjacency relations and cell texts.
+
+const ICDAR_RULES =
+  'ICDAR 2013 rules: relations between each non-empty cell and its nearest non-empty neighbour right (h) and below (v), texts normalised as above, ' +
+  'a spanning cell in every row/column it covers, a pair once; compared as multisets per paired table. Pairing: each extracted table cut into one piece ' +
+  'per page; a piece pairs (one-to-one, largest overlap first) with the annotated table of its page whose region (table_bboxes_pdf, turned to the ' +
+  "page's top-left frame) holds most of its cell centres, when that overlap is substantial (>= 2 cells and half the piece's or a fifth of the table's " +
+  'cells). Unpaired annotated tables: all their relations/cells missed; unpaired pieces (any page): all theirs extra. Micro-averaged.';
+
+interface IcdarDoc {
+  file: string;
+  exp: ExpectedDoc;
+}
+
+interface IcdarRow {
+  file: string;
+  pages: number;
+  /** Extracted tables (Document.tables). */
+  found: number;
+  tables: readonly TableLike[];
+  score: IcdarScore;
+  /** Extraction time (tables on), when measured. */
+  seconds?: number;
+  error?: string;
+}
+
+/** The ICDAR documents that have an expectation (and the PDFs that have none); undefined without the folder. */
+function loadIcdar(): { dir: string; docs: IcdarDoc[]; without: string[] } | undefined {
+  const d = path.join(benchDir(), 'tables-icdar');
+  if (!fs.existsSync(d)) return undefined;
+  const docs: IcdarDoc[] = [];
+  const without: string[] = [];
+  for (const f of fs.readdirSync(d).filter((x) => x.endsWith('.pdf')).sort()) {
+    const p = path.join(d, f.replace(/\.pdf$/, '.expected.json'));
+    if (!fs.existsSync(p)) {
+      without.push(f);
+      continue;
+    }
+    try {
+      docs.push({ file: f, exp: parseExpected(JSON.parse(fs.readFileSync(p, 'utf8'))) });
+    } catch (err) {
+      console.error(`${p}: ${(err as Error).message}`);
+      process.exit(2);
+    }
+  }
+  return { dir: d, docs, without };
+}
+
+const icdarSkipped = () => console.log(`human (ICDAR)    : skipped, no tables-icdar/ folder in ${benchDir()}`);
+
+async function runIcdar(): Promise<void> {
+  const icdar = loadIcdar();
+  if (!icdar) return icdarSkipped();
+  const cfg = { ...loadConfig(), render: 'none' as const, tables: true };
+  const rows: IcdarRow[] = [];
+  // Seconds per page are those of the extraction scored; one untimed extraction first, so that the
+  // first document does not carry the start-up (pdf.js, worker) alone.
+  const first = icdar.docs[0];
+  if (first) await extractDocument({ bytes: new Uint8Array(fs.readFileSync(path.join(icdar.dir, first.file))), uri: path.join(icdar.dir, first.file), name: first.file }, cfg).catch(() => undefined);
+  for (const { file, exp } of icdar.docs) {
+    const p = path.join(icdar.dir, file);
+    const bytes = new Uint8Array(fs.readFileSync(p));
+    let doc: Document | undefined;
+    let error: string | undefined;
+    const t0 = performance.now();
+    try {
+      doc = await extractDocument({ bytes, uri: p, name: file }, cfg);
+    } catch (err) {
+      error = (err as Error).message;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const tables = doc?.tables ?? [];
+    const score = scoreIcdar(exp, tables, (n) => doc?.pages[n - 1]);
+    rows.push({ file, pages: doc?.pageCount ?? 0, found: tables.length, tables, score, seconds, ...(error ? { error } : {}) });
+  }
+  console.log(`\nICDAR 2013 (human ground truth): ${rows.length} documents in ${icdar.dir}, ${rows.reduce((a, r) => a + r.score.tables.length, 0)} annotated tables`);
+  if (icdar.without.length) console.log(`  not scored (no .expected.json): ${icdar.without.join(', ')}`);
+  console.log(ICDAR_RULES);
+  printIcdarRows(rows);
+  let ok = printIcdarOverall(rows);
+  printWorst(rows, 8);
+  if (DETAILS) printIcdarDetails(rows);
+  if (rows.some((r) => r.error)) ok = false;
+  if (STRICT && !ok) process.exitCode = 1;
+}
+
+const addCounts = (rows: readonly IcdarRow[], k: 'relations' | 'cells'): Counts =>
+  rows.reduce((a, r) => ({ matched: a.matched + r.score[k].matched, expected: a.expected + r.score[k].expected, extracted: a.extracted + r.score[k].extracted }), { matched: 0, expected: 0, extracted: 0 });
+const prfOf = (c: Counts) => prf(c.matched, c.expected, c.extracted);
+const docName = (f: string) => f.replace(/^icdar2013-/, '').replace(/\.pdf$/, '');
+
+function printIcdarRows(rows: readonly IcdarRow[]): void {
+  console.log(
+    'file'.padEnd(22),
+    'pages'.padStart(5),
+    'tables'.padStart(6),
+    'rels'.padStart(5),
+    'rel P'.padStart(6),
+    'rel R'.padStart(6),
+    'rel F1'.padStart(6),
+    'cells'.padStart(5),
+    'cell P'.padStart(6),
+    'cell R'.padStart(6),
+    'cellF1'.padStart(6),
+    's/page'.padStart(6),
+  );
+  for (const r of rows) {
+    const rel = prfOf(r.score.relations);
+    const cel = prfOf(r.score.cells);
+    const cols = [
+      r.file.padEnd(22),
+      String(r.pages).padStart(5),
+      `${r.score.tables.length}/${r.found}`.padStart(6),
+      String(r.score.relations.expected).padStart(5),
+      f4(rel.precision).padStart(6),
+      f4(rel.recall).padStart(6),
+      f4(rel.f1).padStart(6),
+      String(r.score.cells.expected).padStart(5),
+      f4(cel.precision).padStart(6),
+      f4(cel.recall).padStart(6),
+      f4(cel.f1).padStart(6),
+      (r.seconds !== undefined && r.pages ? (r.seconds / r.pages).toFixed(3) : '-').padStart(6),
+    ];
+    if (r.error) cols.push(` error: ${r.error}`);
+    console.log(...cols);
+  }
+  console.log('  (tables = annotated/found: found counts the extracted tables of the whole document; rels, cells = annotated relations, non-empty cells)');
+}
+
+/** The "human (ICDAR)" lines; returns whether the goals were met. */
+function printIcdarOverall(rows: readonly IcdarRow[]): boolean {
+  const label = 'human (ICDAR)'.padEnd(17);
+  const pad = ''.padEnd(17);
+  if (!rows.length) {
+    console.log(`${label}: no documents`);
+    return false;
+  }
+  const rel = prfOf(addCounts(rows, 'relations'));
+  const cel = prfOf(addCounts(rows, 'cells'));
+  const annotated = rows.reduce((a, r) => a + r.score.tables.length, 0);
+  const paired = rows.reduce((a, r) => a + r.score.tables.filter((t) => t.piece >= 0).length, 0);
+  const found = rows.reduce((a, r) => a + r.found, 0);
+  const pieces = rows.reduce((a, r) => a + r.score.pieces.length, 0);
+  const zero = rows.filter((r) => prfOf(r.score.relations).f1 === 0);
+  const pages = rows.reduce((a, r) => a + r.pages, 0);
+  const timed = rows.every((r) => r.seconds !== undefined);
+  const seconds = rows.reduce((a, r) => a + (r.seconds ?? 0), 0);
+  const num = rows.reduce((a, r) => ({ columns: a.columns + r.score.numeric.columns, ok: a.ok + r.score.numeric.ok }), { columns: 0, ok: 0 });
+  const numShare = num.columns ? num.ok / num.columns : 1;
+  console.log(
+    `${label}: relations P ${f4(rel.precision)}  R ${f4(rel.recall)}  F1 ${f4(rel.f1)} (goal >= ${GOAL_ICDAR_RELATIONS})  cells P ${f4(cel.precision)}  R ${f4(cel.recall)}  F1 ${f4(cel.f1)} (goal >= ${GOAL_ICDAR_CELLS})  (micro over ${rows.length} documents, ${addCounts(rows, 'relations').expected} relations, ${addCounts(rows, 'cells').expected} cells)`,
+  );
+  const mean = (k: 'relations' | 'cells') => rows.reduce((a, r) => a + prfOf(r.score[k]).f1, 0) / rows.length;
+  console.log(`${pad}  (for comparison only, the mean of the documents' F1: relations ${f4(mean('relations'))}, cells ${f4(mean('cells'))})`);
+  console.log(
+    `${pad}  tables: ${found} found / ${annotated} annotated (${pieces} page pieces, ${paired} paired)${timed ? `  ${pages ? (seconds / pages).toFixed(3) : '-'} s/page (${seconds.toFixed(1)} s, ${pages} pages)` : ''}  documents at relation F1 0: ${zero.length} (goal none)${zero.length ? `: ${zero.map((r) => docName(r.file)).join(', ')}` : ''}`,
+  );
+  const kinds = new Map<string, number>();
+  for (const r of rows) for (const t of r.score.tables) kinds.set(t.diagnosis, (kinds.get(t.diagnosis) ?? 0) + 1);
+  console.log(`${pad}  diagnoses: ${['ok', 'rows', 'cols', 'split', 'merged', 'missed'].map((k) => `${k} ${kinds.get(k) ?? 0}`).join(', ')}`);
+  console.log(
+    `${pad}  numeric columns: ${num.ok}/${num.columns} come out typed, ${(100 * numShare).toFixed(1)}% (goal >= ${100 * GOAL_NUMERIC}%)  (annotated columns of paired tables whose body cells, all rows but the first, all look like numbers; typed = Cell.value number/percent/currency on every matching body cell)`,
+  );
+  return rel.f1 >= GOAL_ICDAR_RELATIONS && cel.f1 >= GOAL_ICDAR_CELLS && zero.length === 0 && numShare >= GOAL_NUMERIC;
+}
+
+const tableId = (tables: readonly TableLike[], k: number) => (tables[k] as { id?: string } | undefined)?.id ?? `#${k}`;
+const dims = (s: readonly [number, number]) => `${s[0]}x${s[1]}`;
+
+/** The `n` documents with the lowest relation F1, with each annotated table's diagnosis and the unpaired pieces. */
+function printWorst(rows: readonly IcdarRow[], n: number): void {
+  const worst = [...rows].sort((a, b) => prfOf(a.score.relations).f1 - prfOf(b.score.relations).f1 || a.file.localeCompare(b.file)).slice(0, n);
+  console.log(`worst ${worst.length} documents by relation F1 (annotated vs extracted rows x cols, counting only rows/cols with a non-empty cell):`);
+  for (const r of worst) {
+    const rel = prfOf(r.score.relations);
+    console.log(`  ${r.file}  relations F1 ${f4(rel.f1)} (${r.score.relations.matched} matched of ${r.score.relations.expected} annotated, ${r.score.relations.extracted} extracted)  cells F1 ${f4(prfOf(r.score.cells).f1)}${r.error ? `  error: ${r.error}` : ''}`);
+    for (const t of r.score.tables) {
+      const head = `    #${t.index} p${t.page} ${t.diagnosis.padEnd(6)} annotated ${dims(t.size)}`;
+      const same = t.diagnosis === 'ok' && t.relations.matched < t.relations.expected ? '; same size, cells differ' : '';
+      const others = t.overlapping.filter((k) => k !== t.piece).map((k) => tableId(r.tables, r.score.pieces[k]!.table));
+      const also = others.length ? `; also overlapped by ${others.join(', ')}` : '';
+      if (t.piece < 0) {
+        console.log(`${head}, nothing paired${also}`);
+        continue;
+      }
+      const merged = r.score.tables.filter((o) => o.index !== t.index && r.score.pairing.substantial[o.index]![t.piece]).map((o) => `#${o.index}`);
+      console.log(
+        `${head}, extracted ${dims(t.extractedSize!)} (table ${tableId(r.tables, t.table)})  relations ${t.relations.matched}/${t.relations.expected} matched, ${t.relations.extracted} extracted${same}${also}${merged.length ? `; that table also covers ${merged.join(', ')}` : ''}`,
+      );
+    }
+    for (const u of r.score.unpaired) {
+      const p = r.score.pieces[u.piece]!;
+      console.log(`    extra  table ${tableId(r.tables, p.table)} p${p.page}: ${u.cells} cells, ${u.relations} relations paired with no annotated table`);
+    }
+  }
+}
+
+const showRelations = (rs: readonly Relation[], n = 4) => {
+  const cut = (s: string) => JSON.stringify(s.length > 20 ? `${s.slice(0, 20)}…` : s);
+  return rs.slice(0, n).map((x) => `${cut(x.a)}${x.dir === 'h' ? '→' : '↓'}${cut(x.b)}`).join(' ') + (rs.length > n ? ` …+${rs.length - n}` : '');
+};
+
+/** --details: per annotated table not reproduced exactly, a few relations missed and extra. */
+function printIcdarDetails(rows: readonly IcdarRow[]): void {
+  console.log('ICDAR details (relations as "a"→"b" right neighbour, "a"↓"b" below; normalised texts):');
+  for (const r of rows) {
+    for (const t of r.score.tables) {
+      if (!t.missedRelations.length && !t.extraRelations.length) continue;
+      const with_ = t.piece >= 0 ? `table ${tableId(r.tables, t.table)}` : 'nothing paired';
+      console.log(`  ${r.file} #${t.index} p${t.page} ${t.diagnosis} (${with_}): ${t.relations.matched}/${t.relations.expected} matched, ${t.relations.extracted} extracted`);
+      if (t.missedRelations.length) console.log(`      missed ${t.missedRelations.length}: ${showRelations(t.missedRelations)}`);
+      if (t.extraRelations.length) console.log(`      extra  ${t.extraRelations.length}: ${showRelations(t.extraRelations)}`);
+    }
+    for (const t of r.score.tables) {
+      for (const n of t.numeric.filter((x) => !x.ok)) {
+        const where = n.extractedCol < 0 ? 'no extracted column shares its texts' : `extracted column ${n.extractedCol}: ${n.typed}/${n.cells} matching body cells typed`;
+        console.log(`  ${r.file} #${t.index} numeric column ${n.col} not typed: ${where}`);
+      }
+    }
+  }
+}
+
+/** Self-check: each ICDAR expectation as folio Tables laid over its annotated region, and perturbed copies. */
+function icdarSelfCheck(): void {
+  const icdar = loadIcdar();
+  if (!icdar) return icdarSkipped();
+  // No extraction: a page frame large enough for every region (the same frame places both sides).
+  const frameOf = (exp: ExpectedDoc): PageFrame => {
+    const b = exp.tables.flatMap((t) => (t.bboxPdf ? [t.bboxPdf] : []));
+    return { width: Math.max(612, ...b.map((x) => Math.max(x[0], x[2]) + 36)), height: Math.max(792, ...b.map((x) => Math.max(x[1], x[3]) + 36)) };
+  };
+  const laid = (exp: ExpectedDoc, t: ExpectedDoc['tables'][number], rows: string[][], spans: readonly Span[]) =>
+    syntheticTable(rows, spans, gridGeom(t.page, t.bboxPdf ? pdfBoxToPage(t.bboxPdf, frameOf(exp)) : boxOf(undefined), rows.length, width(rows)));
+  const score = (exp: ExpectedDoc, tables: TableLike[]) => scoreIcdar(exp, tables, () => frameOf(exp));
+  const rels = (t: ExpectedDoc['tables'][number]) => adjacencyRelations(cellsFromGrid(t.rows, t.spans)).length;
+  const allOk = (s: IcdarScore) => (s.tables.every((t) => t.diagnosis === 'ok') ? undefined : `diagnoses ${s.tables.map((t) => t.diagnosis).join(' ')}`);
+  const ones = (s: IcdarScore) => {
+    const r = prfOf(s.relations);
+    const c = prfOf(s.cells);
+    return near(r.f1, 1) && near(c.f1, 1) ? undefined : `relations F1 ${f4(r.f1)} cells F1 ${f4(c.f1)}`;
+  };
+  const checks: { name: string; rule: string; tables: (exp: ExpectedDoc) => TableLike[]; check: (exp: ExpectedDoc, s: IcdarScore) => string | undefined }[] = [
+    {
+      name: 'identity',
+      rule: "each table laid over its annotated region: relations F1 = cells F1 = 1, every table 'ok'",
+      tables: (exp) => exp.tables.map((t) => laid(exp, t, t.rows, t.spans)),
+      check: (_, s) => ones(s) ?? allOk(s),
+    },
+    {
+      name: 'shift+noise',
+      rule: "a leading empty row and column, noisy text (case, spaces, full-width digits), reverse order: F1 = 1, every table 'ok'",
+      tables: (exp) =>
+        exp.tables
+          .map((t) => {
+            const rows = [[], ...t.rows.map((r) => ['', ...r.map(noisy)])];
+            return laid(exp, t, rows, t.spans.map(([a, b, c, d]) => [a + 1, b + 1, c + 1, d + 1] as const));
+          })
+          .reverse(),
+      check: (_, s) => ones(s) ?? allOk(s),
+    },
+    {
+      name: 'missing table',
+      rule: "the last table not extracted: relations P = 1, R = (n - its relations)/n, it is 'missed', the others 'ok'",
+      tables: (exp) => exp.tables.slice(0, -1).map((t) => laid(exp, t, t.rows, t.spans)),
+      check: (exp, s) => {
+        const n = exp.tables.reduce((a, t) => a + rels(t), 0);
+        const r = prfOf(s.relations);
+        if (!near(r.precision, exp.tables.length > 1 ? 1 : 0) || !near(r.recall, (n - rels(exp.tables.at(-1)!)) / n)) return `P ${f4(r.precision)} R ${f4(r.recall)}`;
+        const want = exp.tables.map((_, i) => (i === exp.tables.length - 1 ? 'missed' : 'ok')).join(' ');
+        const got = s.tables.map((t) => t.diagnosis).join(' ');
+        return got === want ? undefined : `diagnoses ${got}`;
+      },
+    },
+    {
+      name: 'extra table',
+      rule: 'a 3x3 junk table on a page without annotation: relations R = 1, P = n/(n + 12), cells P = c/(c + 9)',
+      tables: (exp) => {
+        const page = Math.max(...exp.tables.map((t) => t.page)) + 1;
+        const junk = [0, 1, 2].map((r) => [0, 1, 2].map((c) => `junk ${r} ${c}`));
+        return [...exp.tables.map((t) => laid(exp, t, t.rows, t.spans)), syntheticTable(junk, [], gridGeom(page, boxOf(undefined), 3, 3))];
+      },
+      check: (exp, s) => {
+        const n = exp.tables.reduce((a, t) => a + rels(t), 0);
+        const c = exp.tables.reduce((a, t) => a + counted(t), 0);
+        const r = prfOf(s.relations);
+        const x = prfOf(s.cells);
+        if (!near(r.recall, 1) || !near(r.precision, n / (n + 12)) || !near(x.precision, c / (c + 9))) return `relations P ${f4(r.precision)} R ${f4(r.recall)} cells P ${f4(x.precision)}`;
+        return allOk(s);
+      },
+    },
+  ];
+  console.log(`\nICDAR self-check: ${icdar.docs.length} documents of tables-icdar/ scored against themselves (schema-valid folio Tables over the annotated regions; no extraction)`);
+  let failed = false;
+  for (const c of checks) {
+    const bad: string[] = [];
+    const f1s: number[] = [];
+    for (const { file, exp } of icdar.docs) {
+      const s = score(exp, c.tables(exp));
+      f1s.push(prfOf(s.relations).f1);
+      const why = c.check(exp, s);
+      if (why) bad.push(`${file}: ${why}`);
+    }
+    console.log(`  ${c.name.padEnd(14)} ${bad.length ? 'FAIL' : 'ok  '} ${icdar.docs.length - bad.length}/${icdar.docs.length} documents  relations F1 ${f4(Math.min(...f1s))}..${f4(Math.max(...f1s))}  ${c.rule}`);
+    for (const b of bad) console.log(`      ${b}`);
+    if (bad.length) failed = true;
+  }
+  if (failed) process.exitCode = 1;
+}
+
+if (SELF_CHECK) {
+  if (!ICDAR_ONLY) selfCheck();
+  icdarSelfCheck();
+} else {
+  if (!ICDAR_ONLY) await run();
+  await runIcdar();
+}
