@@ -274,10 +274,34 @@ function gridCells(xs: number[], ys: number[], vs: Segment[], hs: Segment[], wor
   const id = (r: number, c: number) => r * nC + c;
   const parent = Array.from({ length: nR * nC }, (_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  const box = { x0: xs[0]!, y0: ys[0]!, x1: xs[nC]!, y1: ys[nR]! };
+  const inside = words.filter((w) => centerInside(w.bbox, [box]));
+  const rowWords = Array.from({ length: nR }, () => [] as PageWord[]);
+  for (const w of inside) rowWords[slot(ys, cy(w.bbox))]!.push(w);
+  // A column border the row's text keeps to (words on both sides with more than a word space
+  // between them, none across it) separates cells even where its rule is missing: partly ruled
+  // tables draw rules in the header only. A title centred over two columns has only word spaces.
+  // The same holds for a row border with text above and below it, further apart than the lines
+  // of one cell are.
+  const keptBorder = (r: number, c: number, across: boolean) => {
+    const [lo, hi] = across ? ['x0', 'x1'] as const : ['y0', 'y1'] as const;
+    const at = across ? xs[c + 1]! : ys[r + 1]!;
+    const ws = across
+      ? rowWords[r]!.filter((w) => cx(w.bbox) >= xs[c]! && cx(w.bbox) <= xs[c + 2]!)
+      : inside.filter((w) => cx(w.bbox) >= xs[c]! && cx(w.bbox) <= xs[c + 1]! && cy(w.bbox) >= ys[r]! && cy(w.bbox) <= ys[r + 2]!);
+    if (ws.some((w) => w.bbox[lo] < at - TOL && w.bbox[hi] > at + TOL)) return false;
+    const before = ws.filter((w) => w.bbox[hi] <= at + TOL);
+    const after = ws.filter((w) => w.bbox[lo] >= at - TOL);
+    if (!before.length || !after.length) return false;
+    const gap = Math.min(...after.map((w) => w.bbox[lo])) - Math.max(...before.map((w) => w.bbox[hi]));
+    // Across a column border more than a word space (an em); down a row border more than the
+    // leading of a cell's lines, however loose (an em and a half).
+    return gap >= (across ? 1 : 1.5) * Math.max(...ws.map((w) => w.size));
+  };
   for (let r = 0; r < nR; r++) {
     for (let c = 0; c < nC; c++) {
-      if (c + 1 < nC && ruled(r, c) && ruled(r, c + 1) && coverage(vs, xs[c + 1]!, ys[r]!, ys[r + 1]!) < 0.5) parent[find(id(r, c + 1))] = find(id(r, c));
-      if (r + 1 < nR && ruled(r, c) && ruled(r + 1, c) && coverage(hs, ys[r + 1]!, xs[c]!, xs[c + 1]!) < 0.5) parent[find(id(r + 1, c))] = find(id(r, c));
+      if (c + 1 < nC && ruled(r, c) && ruled(r, c + 1) && coverage(vs, xs[c + 1]!, ys[r]!, ys[r + 1]!) < 0.5 && !keptBorder(r, c, true)) parent[find(id(r, c + 1))] = find(id(r, c));
+      if (r + 1 < nR && ruled(r, c) && ruled(r + 1, c) && coverage(hs, ys[r + 1]!, xs[c]!, xs[c + 1]!) < 0.5 && !keptBorder(r, c, false)) parent[find(id(r + 1, c))] = find(id(r, c));
     }
   }
   const spansOf = () => {
@@ -304,10 +328,8 @@ function gridCells(xs: number[], ys: number[], vs: Segment[], hs: Segment[], wor
     for (const i of members) parent[i] = i;
     spans = spansOf();
   }
-  const box = { x0: xs[0]!, y0: ys[0]!, x1: xs[nC]!, y1: ys[nR]! };
   const byCell = new Map<number, PageWord[]>();
-  for (const w of words) {
-    if (!centerInside(w.bbox, [box])) continue;
+  for (const w of inside) {
     const root = find(id(slot(ys, cy(w.bbox)), slot(xs, cx(w.bbox))));
     const list = byCell.get(root);
     if (list) list.push(w);
