@@ -475,29 +475,78 @@ function rowsOf(words: PageWord[]): Row[] {
   return rows;
 }
 
-/** Column gutters: x ranges that almost no row's text covers, between text on both sides. */
+/**
+ * Column gutters: x ranges free of words in nearly every row (all but a tenth) and of running
+ * text (words less than an em apart) in most of them. Words, not runs, decide first, so that a
+ * typewritten table whose numbers stand one space apart in some rows still shows its columns;
+ * runs decide second, so that the word spaces of cells that line up (dates, names) do not.
+ */
+/** A dot leader or a rule typed as text: three or more dots, dashes, underscores or equals signs, and nothing else. */
+const isLeader = (t: string) => /^(?:[.\u00b7\u2024\u2026]{3,}|[-_=\u2013\u2014\u2500]{3,})$/.test(t);
+
 function streamColumns(rows: Row[], size: number): number[] | undefined {
   const x0 = Math.min(...rows.map((r) => r.segs[0]!.x0));
   const x1 = Math.max(...rows.map((r) => r.segs[r.segs.length - 1]!.x1));
-  const step = 1;
-  const n = Math.ceil((x1 - x0) / step) + 1;
-  const cover = new Uint16Array(n);
+  const n = Math.ceil(x1 - x0) + 1;
+  const byWords = new Uint16Array(n);
+  const bySegs = new Uint16Array(n);
+  // Point-wide bins; a box covers the bins its extent rounds to.
+  const mark = (cover: Uint16Array, a: number, b: number) => {
+    for (let i = Math.max(0, Math.round(a - x0)); i < Math.round(b - x0) && i < n; i++) cover[i]!++;
+  };
+  // Dot leaders fill the space between a label and its value, and rules typed as dashes run
+  // across the columns: neither covers a gutter.
   for (const r of rows) {
-    for (const s of r.segs) for (let i = Math.floor((s.x0 - x0) / step); i <= Math.ceil((s.x1 - x0) / step) && i < n; i++) cover[i]!++;
+    for (const s of r.segs) {
+      let run: PageWord[] = [];
+      const flush = () => {
+        if (run.length) mark(bySegs, run[0]!.bbox.x0, run[run.length - 1]!.bbox.x1);
+        run = [];
+      };
+      for (const w of s.words) {
+        if (isLeader(w.text)) {
+          flush();
+          continue;
+        }
+        run.push(w);
+        mark(byWords, w.bbox.x0, w.bbox.x1);
+      }
+      flush();
+    }
   }
-  const limit = Math.max(0, Math.floor(rows.length * 0.1));
+  const wordLimit = Math.max(0, Math.floor(rows.length * 0.1));
+  const segLimit = Math.floor(rows.length * 0.5);
   const edges = [x0];
   let start = -1;
-  for (let i = 0; i < n; i++) {
-    if (cover[i]! <= limit) {
+  for (let i = 0; i <= n; i++) {
+    if (i < n && byWords[i]! <= wordLimit && bySegs[i]! <= segLimit) {
       if (start < 0) start = i;
     } else if (start >= 0) {
-      if ((i - start) * step >= 0.5 * size) edges.push(x0 + ((start + i) / 2) * step);
+      if (i - start >= 0.5 * size) edges.push(x0 + (start + i) / 2);
       start = -1;
     }
   }
   edges.push(x1);
   return edges.length >= 3 ? edges : undefined;
+}
+
+/**
+ * The unruled tables of a run of rows: one table, or two, split at a row of one piece of text
+ * (the title or header of the second, a rule of dashes), when both sides line up as tables and
+ * each has more columns than the run as one: tables stacked without space between them, their
+ * columns in other places.
+ */
+function tablesIn(body: Row[], frame: Frame, width: number): PageTable[] {
+  const one = enoughCellRows(body) ? streamTable(body, frame, width) : undefined;
+  let best: PageTable[] = one ? [one] : [];
+  for (let k = 2; k < body.length - 2; k++) {
+    if (body[k]!.segs.length >= 2) continue;
+    const parts = [body.slice(0, k), body.slice(k)].map((p) => (enoughCellRows(p) ? streamTable(p, frame, width) : undefined));
+    if (!parts.every((t): t is PageTable => !!t && t.cols > (one?.cols ?? 0))) continue;
+    const cells = (ts: PageTable[]) => ts.reduce((n, t) => n + t.rows * t.cols, 0);
+    if (best.length < 2 || cells(parts) > cells(best)) best = parts;
+  }
+  return best;
 }
 
 function streamTables(words: PageWord[], width: number): PageTable[] {
@@ -537,9 +586,9 @@ function streamTables(words: PageWord[], width: number): PageTable[] {
         start--;
       }
       const body = rows.slice(start, last + 1);
-      const t = enoughCellRows(body) ? streamTable(body, frame, width) : undefined;
-      if (t) {
-        out.push(toDisplay(t, frame));
+      const found = tablesIn(body, frame, width);
+      if (found.length) {
+        out.push(...found.map((t) => toDisplay(t, frame)));
         taken = last + 1;
       }
       i = last + 1;
