@@ -219,21 +219,28 @@ function latticeTable(comp: Segment[], words: PageWord[], frame: Frame): PageTab
   ys = dropEmptySlivers(ys, words.filter(within).map((w) => cy(w.bbox)));
   xs = dropEmptySlivers(xs, words.filter(within).map((w) => cx(w.bbox)));
   if (xs.length < 3 || ys.length < 2) return undefined;
+  // Rows found inside ruled rows are bordered as if ruled: a rule across the table at each cut.
+  const ruledYs = ys;
+  ys = splitBands(xs, ys, words.filter(within));
+  const cuts = ys.filter((y) => !ruledYs.includes(y));
+  hs.push(...cuts.map((pos): Segment => ({ dir: 'h', pos, from: xs[0]!, to: xs[xs.length - 1]! })));
   // Judge the ruled grid on its own first.
-  const base = gridCells(xs, ys, vs, hs, words, frame, () => true);
+  const base = gridCells(xs, ys, vs, hs, words, frame, () => true, ruledYs);
   const filled = base.filter((c) => c.text);
   // A box around a paragraph, or a grid with next to no text, is not a table.
   if (filled.length < 2 || base.length < 2) return undefined;
   // Rules that only frame a block of aligned text (rows or columns without rules between them)
   // leave cells holding many lines: that table is read by text alignment instead.
   if (filled.filter((c) => c.text.split('\n').length >= 6).length > 0.1 * filled.length) return undefined;
+  // So do rules around columns of figures that stand apart inside one ruled column.
+  if (filled.filter((c) => wideGap(words.filter((w) => centerInside(w.bbox, [c.bbox])))).length > 0.2 * filled.length) return undefined;
   const grown = extendGrid(xs, ys, words);
   const { added } = grown;
   const nR = grown.ys.length - 1;
   const nC = grown.xs.length - 1;
   // Cells in the added rows and columns are separated by the grid's own rows and columns.
   const ruled = (r: number, c: number) => r < nR - added.bottom && c >= added.left && c < nC - added.right;
-  const cells = added.left + added.right + added.bottom === 0 ? base : gridCells(grown.xs, grown.ys, vs, hs, words, frame, ruled);
+  const cells = added.left + added.right + added.bottom === 0 ? base : gridCells(grown.xs, grown.ys, vs, hs, words, frame, ruled, ruledYs);
   if (chartOrSymbols(cells, nR, nC)) return undefined;
   const box = { x0: grown.xs[0]!, y0: grown.ys[0]!, x1: grown.xs[nC]!, y1: grown.ys[nR]! };
   return { method: 'lattice', bbox: box, rows: nR, cols: nC, cells: cells.sort((a, b) => a.row - b.row || a.col - b.col), colEdges: grown.xs, angle: frame.angle };
@@ -267,8 +274,12 @@ function isGlyphSoup(text: string): boolean {
   return /^[!-/:-@[-`{-~]+$/.test(t) && new Set(t).size >= 2;
 }
 
-/** The cells of a grid: neighbours with no rule between them (where `ruled`) are one spanning cell. */
-function gridCells(xs: number[], ys: number[], vs: Segment[], hs: Segment[], words: PageWord[], frame: Frame, ruled: (r: number, c: number) => boolean): GridCell[] {
+/**
+ * The cells of a grid: neighbours with no rule between them (where `ruled`) are one spanning cell.
+ * `bands` are the ruled rows' edges when rows were found inside them (splitBands): whether text
+ * keeps to a column border is judged over the whole ruled row.
+ */
+function gridCells(xs: number[], ys: number[], vs: Segment[], hs: Segment[], words: PageWord[], frame: Frame, ruled: (r: number, c: number) => boolean, bands: number[] = ys): GridCell[] {
   const nR = ys.length - 1;
   const nC = xs.length - 1;
   const id = (r: number, c: number) => r * nC + c;
@@ -276,8 +287,6 @@ function gridCells(xs: number[], ys: number[], vs: Segment[], hs: Segment[], wor
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
   const box = { x0: xs[0]!, y0: ys[0]!, x1: xs[nC]!, y1: ys[nR]! };
   const inside = words.filter((w) => centerInside(w.bbox, [box]));
-  const rowWords = Array.from({ length: nR }, () => [] as PageWord[]);
-  for (const w of inside) rowWords[slot(ys, cy(w.bbox))]!.push(w);
   // A column border the row's text keeps to (words on both sides with more than a word space
   // between them, none across it) separates cells even where its rule is missing: partly ruled
   // tables draw rules in the header only. A title centred over two columns has only word spaces.
@@ -286,8 +295,10 @@ function gridCells(xs: number[], ys: number[], vs: Segment[], hs: Segment[], wor
   const keptBorder = (r: number, c: number, across: boolean) => {
     const [lo, hi] = across ? ['x0', 'x1'] as const : ['y0', 'y1'] as const;
     const at = across ? xs[c + 1]! : ys[r + 1]!;
+    const band = bands[slot(bands, (ys[r]! + ys[r + 1]!) / 2)] ?? ys[r]!;
+    const bandEnd = bands.find((y) => y > band) ?? ys[r + 1]!;
     const ws = across
-      ? rowWords[r]!.filter((w) => cx(w.bbox) >= xs[c]! && cx(w.bbox) <= xs[c + 2]!)
+      ? inside.filter((w) => cx(w.bbox) >= xs[c]! && cx(w.bbox) <= xs[c + 2]! && cy(w.bbox) >= Math.min(band, ys[r]!) && cy(w.bbox) <= Math.max(bandEnd, ys[r + 1]!))
       : inside.filter((w) => cx(w.bbox) >= xs[c]! && cx(w.bbox) <= xs[c + 1]! && cy(w.bbox) >= ys[r]! && cy(w.bbox) <= ys[r + 2]!);
     if (ws.some((w) => w.bbox[lo] < at - TOL && w.bbox[hi] > at + TOL)) return false;
     const before = ws.filter((w) => w.bbox[hi] <= at + TOL);
@@ -349,6 +360,62 @@ function gridCells(xs: number[], ys: number[], vs: Segment[], hs: Segment[], wor
     });
   }
   return cells;
+}
+
+/** Words on one line of a cell further apart than an em and a half: columns without rules. */
+function wideGap(words: PageWord[]): boolean {
+  return rowsOf(words).some((r) => r.words.some((w, i) => i > 0 && w.bbox.x0 - r.words[i - 1]!.bbox.x1 >= 1.5 * Math.max(w.size, r.words[i - 1]!.size)));
+}
+
+/**
+ * Rows a ruled row holds without rules between them: it is split where a blank line runs across
+ * the whole table (no cell's text crosses it), and where every filled cell holds the same
+ * number of lines, side by side, with a number among each line's cells (rows of figures that
+ * share one ruled box). Wrapped text, one cell longer than another, stays one row.
+ */
+function splitBands(xs: number[], ys: number[], words: PageWord[]): number[] {
+  const out = [ys[0]!];
+  for (let b = 0; b + 1 < ys.length; b++) {
+    const [top, bottom] = [ys[b]!, ys[b + 1]!];
+    const inBand = words.filter((w) => cy(w.bbox) > top && cy(w.bbox) < bottom);
+    // Each column's lines: its words grouped by vertical overlap.
+    const cols = new Map<number, { top: number; bottom: number; words: PageWord[] }[]>();
+    for (const w of [...inBand].sort((a, c) => a.bbox.y0 - c.bbox.y0)) {
+      const lines = cols.get(slot(xs, cx(w.bbox))) ?? cols.set(slot(xs, cx(w.bbox)), []).get(slot(xs, cx(w.bbox)))!;
+      const last = lines[lines.length - 1];
+      if (last && Math.min(last.bottom, w.bbox.y1) - Math.max(last.top, w.bbox.y0) > 0.5 * Math.min(last.bottom - last.top, w.bbox.y1 - w.bbox.y0)) {
+        last.top = Math.min(last.top, w.bbox.y0);
+        last.bottom = Math.max(last.bottom, w.bbox.y1);
+        last.words.push(w);
+      } else lines.push({ top: w.bbox.y0, bottom: w.bbox.y1, words: [w] });
+    }
+    const lines = [...cols.values()].flat().sort((a, c) => a.top - c.top);
+    const cuts: number[] = [];
+    if (lines.length >= 2) {
+      const h = lines.map((l) => l.bottom - l.top).sort((a, c) => a - c)[Math.floor(lines.length / 2)]!;
+      // Blank lines across the whole width.
+      let reach = lines[0]!.bottom;
+      for (const l of lines.slice(1)) {
+        if (l.top - reach >= 0.8 * h) cuts.push((l.top + reach) / 2);
+        reach = Math.max(reach, l.bottom);
+      }
+      // Rows of figures side by side.
+      const filled = [...cols.values()];
+      const k = filled[0]!.length;
+      const aligned =
+        cuts.length === 0 &&
+        filled.length >= 2 &&
+        k >= 2 &&
+        filled.every((c) => c.length === k) &&
+        Array.from({ length: k }, (_, i) => filled.map((c) => c[i]!)).every((row) => {
+          const tops = row.map((l) => l.top);
+          return Math.max(...tops) - Math.min(...tops) <= 0.4 * h && row.some((l) => l.words.some((w) => /\d/.test(w.text)));
+        });
+      if (aligned) for (let i = 1; i < k; i++) cuts.push((Math.max(...filled.map((c) => c[i - 1]!.bottom)) + Math.min(...filled.map((c) => c[i]!.top))) / 2);
+    }
+    out.push(...cuts, bottom);
+  }
+  return out;
 }
 
 /**
