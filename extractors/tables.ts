@@ -616,7 +616,7 @@ function tablesIn(body: Row[], frame: Frame, width: number): PageTable[] {
   return best;
 }
 
-function streamTables(words: PageWord[], width: number): PageTable[] {
+function streamTables(words: PageWord[], width: number, rules: Segment[] = []): PageTable[] {
   const out: PageTable[] = [];
   const byAngle = new Map<number, PageWord[]>();
   for (const w of words) {
@@ -627,6 +627,7 @@ function streamTables(words: PageWord[], width: number): PageTable[] {
   for (const [angle, group] of byAngle) {
     const frame = frameOf(angle);
     const rows = rowsOf(group.map((w) => ({ ...w, bbox: frame.box(w.bbox) })));
+    const runs: { start: number; end: number; tables: PageTable[] }[] = [];
     let i = 0;
     let taken = 0; // rows before this index belong to a table already
     while (i < rows.length) {
@@ -655,11 +656,50 @@ function streamTables(words: PageWord[], width: number): PageTable[] {
       const body = rows.slice(start, last + 1);
       const found = tablesIn(body, frame, width);
       if (found.length) {
-        out.push(...found.map((t) => toDisplay(t, frame)));
+        runs.push({ start, end: last, tables: found });
         taken = last + 1;
       }
       i = last + 1;
     }
+    const framed = rules.map((l) => segmentInFrame(l, frame)).filter((l) => l.dir === 'h');
+    for (const run of joinRuns(runs, rows, frame, width, framed)) out.push(...run.tables.map((t) => toDisplay(t, frame)));
+  }
+  return out;
+}
+
+/**
+ * One table that white space broke in two (a gap before a section of the table, a header block
+ * set apart): two tables found one above the other over the same width are read again as one
+ * when they are less than four lines apart, or lie between the same two rules that span them
+ * both with none between them (the top and bottom rules of a table ruled only across); they
+ * become one when that keeps
+ * all their rows and as many columns as the narrower had.
+ */
+function joinRuns(runs: { start: number; end: number; tables: PageTable[] }[], rows: Row[], frame: Frame, width: number, rules: Segment[]): typeof runs {
+  const out: typeof runs = [];
+  for (const run of runs) {
+    const prev = out[out.length - 1];
+    if (prev && prev.tables.length === 1 && run.tables.length === 1) {
+      const [a, b] = [prev.tables[0]!, run.tables[0]!];
+      const lineH = Math.max(rows[prev.end]!.bottom - rows[prev.end]!.top, rows[run.start]!.bottom - rows[run.start]!.top);
+      const gap = rows[run.start]!.top - rows[prev.end]!.bottom;
+      const overlap = Math.min(a.bbox.x1, b.bbox.x1) - Math.max(a.bbox.x0, b.bbox.x0);
+      const x0 = Math.min(a.bbox.x0, b.bbox.x0);
+      const x1 = Math.max(a.bbox.x1, b.bbox.x1);
+      const spans = (l: Segment) => l.from <= x0 + 0.1 * (x1 - x0) && l.to >= x1 - 0.1 * (x1 - x0);
+      const framed =
+        rules.some((l) => spans(l) && l.pos <= a.bbox.y0 + TOL) &&
+        rules.some((l) => spans(l) && l.pos >= b.bbox.y1 - TOL) &&
+        !rules.some((l) => spans(l) && l.pos >= a.bbox.y1 - TOL && l.pos <= b.bbox.y0 + TOL);
+      if ((gap <= 4 * lineH || framed) && overlap >= 0.8 * Math.min(a.bbox.x1 - a.bbox.x0, b.bbox.x1 - b.bbox.x0)) {
+        const joined = streamTable(rows.slice(prev.start, run.end + 1), frame, width);
+        if (joined && joined.rows === run.end + 1 - prev.start && joined.cols >= Math.min(a.cols, b.cols)) {
+          out[out.length - 1] = { start: prev.start, end: run.end, tables: [joined] };
+          continue;
+        }
+      }
+    }
+    out.push(run);
   }
   return out;
 }
@@ -795,7 +835,7 @@ function sharedInnerEdge(rows: Row[]): boolean {
 export function detectTables(words: PageWord[], segments: Segment[], width: number): PageTable[] {
   const lattice = latticeTables(words, segments);
   const rest = words.filter((w) => !centerInside(w.bbox, lattice.map((t) => t.bbox)));
-  return [...lattice, ...streamTables(rest, width)];
+  return [...lattice, ...streamTables(rest, width, mergeSegments(segments).filter((l) => l.dir === 'h'))];
 }
 
 // ------------------------------------------------------------------ document level
