@@ -492,7 +492,20 @@ export interface Classified {
   level?: number;
 }
 
-const CAPTION = /^(fig(ure)?|table|tab|chart|plate|exhibit|graph|image|photo)\.?\s*[0-9ivxlc]+[a-z]?\s*[.:\-\u2013\u2014]/i;
+/** A caption's label and number: "Table 3", "Figure 2.1", "Exhibit B.4", "Table A-1", "Table IV". */
+const CAPTION_HEAD = /^(fig(ure)?|table|tab|chart|plate|exhibit|graph|image|photo|schedule)\.?\s*([a-z][-.\u2013]?)?[0-9ivxlc]+([-.\u2013][0-9]+)*[a-z]?/i;
+
+/**
+ * Whether text opens a caption: a label and number followed by punctuation, by a capitalised
+ * title, or by nothing ("Table 3: ...", "Exhibit B.4 State ...", "Table 12"); "Table 3 shows
+ * that ..." is running text.
+ */
+export function isCaption(text: string): boolean {
+  const m = CAPTION_HEAD.exec(text);
+  if (!m) return false;
+  const rest = text.slice(m[0].length);
+  return rest.trim() === '' || /^\s*[.:\-\u2013\u2014]/.test(rest) || /^\s+\p{Lu}/u.test(rest);
+}
 const PAGE_NUMBER = /^((page|p\.|seite|p[aá]gina)\s*)?(\d{1,5}|[ivxlcdm]{1,7})(\s*(of|\/|de|von)\s*\d{1,5})?$/i;
 
 const signature = (t: string) => t.toLowerCase().replace(/\d+/g, '#').replace(/\s+/g, ' ').trim();
@@ -568,7 +581,7 @@ export function classifyDocument(pages: PageLayout[]): { block: RawBlock; cls: C
       if (b.bbox.y1 <= p.height * 0.3 && others.every((o) => o.bbox.y0 >= b.bbox.y1 - 1)) return { type: 'page_header' };
     }
     if (b === titleBlock) return { type: 'title', level: 1 };
-    if (CAPTION.test(text)) return { type: 'caption' };
+    if (isCaption(text)) return { type: 'caption' };
     if (isHeadingLike(b)) {
       const rank = headingSizes.indexOf(Math.round(b.size));
       return { type: 'heading', level: Math.min(6, Math.max(1, rank + (titleBlock ? 2 : 1))) };

@@ -8,7 +8,7 @@
 // right) and their boxes mapped back to the displayed page.
 import { tableGrid, type BBox } from '../schemas/document.ts';
 import type { Segment } from './graphics.ts';
-import { boxToDisplay, centerInside, inReadingOrder, rotate, type PageWord } from './layout.ts';
+import { boxToDisplay, centerInside, inReadingOrder, isCaption, rotate, type PageWord } from './layout.ts';
 
 export interface GridCell {
   row: number;
@@ -30,6 +30,8 @@ export interface PageTable {
   colEdges: number[];
   /** Text direction of the table (0 = upright). */
   angle: number;
+  /** The table's title ("Table 3: ..."), when the detector took it off the table's top. */
+  caption?: string;
 }
 
 const TOL = 2;
@@ -693,7 +695,7 @@ function joinRuns(runs: { start: number; end: number; tables: PageTable[] }[], r
         !rules.some((l) => spans(l) && l.pos >= a.bbox.y1 - TOL && l.pos <= b.bbox.y0 + TOL);
       if ((gap <= 4 * lineH || framed) && overlap >= 0.8 * Math.min(a.bbox.x1 - a.bbox.x0, b.bbox.x1 - b.bbox.x0)) {
         const joined = streamTable(rows.slice(prev.start, run.end + 1), frame, width);
-        if (joined && joined.rows === run.end + 1 - prev.start && joined.cols >= Math.min(a.cols, b.cols)) {
+        if (joined && joined.rows >= a.rows + b.rows && joined.cols >= Math.min(a.cols, b.cols)) {
           out[out.length - 1] = { start: prev.start, end: run.end, tables: [joined] };
           continue;
         }
@@ -709,7 +711,21 @@ function enoughCellRows(rows: Row[]): boolean {
   return rows.filter((r) => r.segs.length >= 2).length >= 3;
 }
 
-function streamTable(rows: Row[], frame: Frame, width: number, retried = false): PageTable | undefined {
+/**
+ * A caption on top of a run of rows ("Table A-1. Summary of ...", and the lines that go on with
+ * it: they start in lower case) is the table's title, not its first rows.
+ */
+function peelCaption(rows: Row[]): { caption?: string; rows: Row[] } {
+  const text = (r: Row) => r.words.map((w) => w.text).join(' ');
+  if (!rows.length || !isCaption(text(rows[0]!))) return { rows };
+  let n = 1;
+  while (n < Math.min(rows.length, 4) && /^\p{Ll}/u.test(rows[n]!.words[0]?.text ?? '')) n++;
+  return { caption: rows.slice(0, n).map(text).join(' '), rows: rows.slice(n) };
+}
+
+function streamTable(all: Row[], frame: Frame, width: number, retried = false): PageTable | undefined {
+  const { caption, rows } = peelCaption(all);
+  if (!enoughCellRows(rows)) return undefined;
   const size = Math.max(...rows.map((r) => r.size));
   const edges = streamColumns(rows, size);
   if (!edges) return undefined;
@@ -768,7 +784,7 @@ function streamTable(rows: Row[], frame: Frame, width: number, retried = false):
       });
     }
   });
-  return { method: 'stream', bbox: box, rows: rows.length, cols: nC, cells, colEdges: edges, angle: frame.angle };
+  return { method: 'stream', bbox: box, rows: rows.length, cols: nC, cells, colEdges: edges, angle: frame.angle, ...(caption ? { caption } : {}) };
 }
 
 /**
@@ -865,6 +881,7 @@ export interface AssembledTable {
   cells: AssembledCell[];
   /** Page-table keys that make up this table. */
   keys: string[];
+  caption?: string;
 }
 
 const looksNumeric = (t: string) => /^[-+(−–]?[$€£¥]?\s?\d[\d.,\s]*%?\)?$/.test(t.trim());
@@ -957,6 +974,7 @@ export function assembleTables(placed: PlacedTable[]): AssembledTable[] {
       rowPages: Array.from({ length: t.rows }, () => p.page),
       cells: t.cells.map((c) => ({ ...c, page: p.page })),
       keys: [p.key],
+      ...(t.caption ? { caption: t.caption } : {}),
     };
     out.push(a);
     prev = { t: a, page: p.page, last: p.last };
