@@ -155,6 +155,7 @@ function tableRow(documentId: string, t: Table, tableNo: number) {
     id: crypto.randomUUID(),
     documentId,
     tableKey: t.id,
+    caption: t.caption ?? null,
     tableNo,
     method: t.method,
     rowCount: t.rowCount,
@@ -217,6 +218,7 @@ function tableFromRows(t: TableRow, cells: TableCellRow[]): Table {
   const bbox = { x0: t.x0, y0: t.y0, x1: t.x1, y1: t.y1 };
   return {
     id: t.tableKey,
+    ...(t.caption != null ? { caption: t.caption } : {}),
     method: t.method as Table['method'],
     rowCount: t.rowCount,
     colCount: t.colCount,

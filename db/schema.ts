@@ -115,6 +115,8 @@ export const tables = pgTable(
       .references(() => documents.id, { onDelete: 'cascade' }),
     /** Table.id: unique within its document (Block.tableId names it). */
     tableKey: text('table_key').notNull(),
+    /** Table.caption: the table's title ("Table 3: Sales by region"). */
+    caption: text('caption'),
     /** Position in Document.tables (0-based). */
     tableNo: integer('table_no').notNull(),
     /** 'lattice' (ruling lines) or 'stream' (text alignment). */

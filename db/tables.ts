@@ -1,11 +1,12 @@
 // Tables as data: column names from headers, the grid as text, CSV and Markdown, and the SQL side
 // (listing stored tables, materializing one typed view per table).
 //
-// Column names are defined once, in SQL (the table_columns view of migrations/0002), and
+// Column names are defined once, in SQL (the table_columns view of migrations/0004), and
 // columnNames() below computes the same names from a Table in memory:
 //   a column's header text = the texts of the header rows' cells covering it (a header cell that
-//   spans columns covers each), top to bottom, joined with ' ', whitespace runs made one space,
-//   trimmed; empty -> col_N (1-based); the 2nd, 3rd… column of a name gets _2, _3….
+//   spans columns covers each), each with its whitespace runs made one space and trimmed, the
+//   empty ones left out, top to bottom, joined with ' / ' (stacked headers: "Sales / 2023");
+//   empty -> col_N (1-based); the 2nd, 3rd… column of a name gets _2, _3….
 import { sql } from 'drizzle-orm';
 import { tableGrid, type Table } from '../schemas/document.ts';
 import type { Database } from './client.ts';
@@ -16,7 +17,10 @@ const SPACE_RUN = /[ \t\n\r\f\v\u00a0\u2007\u2009\u202f]+/g;
 
 const fold = (s: string) => s.replace(SPACE_RUN, ' ').replace(/^ | $/g, '');
 
-/** Each column's header text (stacked header rows joined), '' where the column has none. */
+/** Stacked header rows' texts are joined with this: a key a person can read and type. */
+export const HEADER_JOIN = ' / ';
+
+/** Each column's header text (stacked header rows joined with ' / '), '' where the column has none. */
 export function headerTexts(table: Table): string[] {
   const parts: { row: number; col: number; text: string }[][] = Array.from({ length: table.colCount }, () => []);
   for (const c of table.cells) {
@@ -24,12 +28,11 @@ export function headerTexts(table: Table): string[] {
     for (let k = c.col; k < Math.min(table.colCount, c.col + c.colSpan); k++) parts[k]!.push(c);
   }
   return parts.map((p) =>
-    fold(
-      p
-        .sort((a, b) => a.row - b.row || a.col - b.col)
-        .map((c) => c.text)
-        .join(' '),
-    ),
+    p
+      .sort((a, b) => a.row - b.row || a.col - b.col)
+      .map((c) => fold(c.text))
+      .filter(Boolean)
+      .join(HEADER_JOIN),
   );
 }
 

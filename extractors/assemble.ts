@@ -83,6 +83,7 @@ function documentTables(read: ReadPage[], ordered: ReturnType<typeof classifyDoc
   // A table the detector got wrong is dropped with a warning; it never costs the document.
   const tables: Table[] = [];
   for (const a of assembled) {
+    a.caption ??= captionNear(a.regions[0]!, read, ordered);
     const t = toTable(a, provOf.get(a.regions[0]!.page)!);
     const problem = tableProblem(t);
     if (problem) {
@@ -100,6 +101,24 @@ function documentTables(read: ReadPage[], ordered: ReturnType<typeof classifyDoc
     }
   }
   return tables;
+}
+
+/**
+ * The caption block nearest above a table's first region (or, failing that, below it): within
+ * three of its lines, overlapping the table across.
+ */
+function captionNear(region: { page: number; bbox: { x0: number; y0: number; x1: number; y1: number } }, read: ReadPage[], ordered: ReturnType<typeof classifyDocument>): string | undefined {
+  const i = read.findIndex((r) => r.layout.number === region.page);
+  const r = region.bbox;
+  let best: { text: string; d: number } | undefined;
+  for (const { block: b, cls } of ordered[i] ?? []) {
+    if (cls.type !== 'caption' || Math.min(b.bbox.x1, r.x1) <= Math.max(b.bbox.x0, r.x0)) continue;
+    const reach = 3 * Math.max(b.size, 8);
+    // Above counts before below: a distance below is taken as a line further away.
+    const d = b.bbox.y1 <= r.y0 + 2 ? r.y0 - b.bbox.y1 : b.bbox.y0 >= r.y1 - 2 ? b.bbox.y0 - r.y1 + reach / 3 : Infinity;
+    if (d <= reach && (!best || d < best.d)) best = { text: b.text.replace(/\s+/g, ' ').trim(), d };
+  }
+  return best?.text;
 }
 
 /** Why a table would fail the Document schema (checked alone, so one table cannot sink the rest). */
@@ -144,6 +163,7 @@ function toTable(t: AssembledTable, prov: Provenance): Table {
   });
   return {
     id: t.id,
+    ...(t.caption ? { caption: t.caption } : {}),
     method: t.method,
     rowCount: t.rows,
     colCount: t.cols,

@@ -180,7 +180,44 @@ function ruledComponents(lines: Segment[]): Segment[][] {
     if (g) g.push(l);
     else groups.set(r, [l]);
   });
-  return [...groups.values()];
+  return absorbRulesAcross([...groups.values()]);
+}
+
+/**
+ * Rules across a table's full width that cross none of its column rules (a partly ruled table:
+ * column rules in the header only, rows ruled across below it) belong to the ruled grid they
+ * line up with, when each lies within three of its rows of the grid (or of a rule taken in).
+ */
+function absorbRulesAcross(groups: Segment[][]): Segment[][] {
+  const grids = groups.filter((g) => g.some((l) => l.dir === 'v') && g.some((l) => l.dir === 'h'));
+  const lone = groups.filter((g) => g.every((l) => l.dir === 'h')).flat().sort((a, b) => a.pos - b.pos);
+  const taken = new Set<Segment>();
+  for (const grid of grids) {
+    const hs = grid.filter((l) => l.dir === 'h');
+    const from = Math.min(...hs.map((l) => l.from));
+    const to = Math.max(...hs.map((l) => l.to));
+    const ys = [...new Set(hs.map((l) => l.pos))].sort((a, b) => a - b);
+    const steps = ys.slice(1).map((y, i) => y - ys[i]!).filter((d) => d > 3);
+    const row = steps.length ? Math.max(...steps) : 20;
+    let top = ys[0]!;
+    let bottom = ys[ys.length - 1]!;
+    const fits = (l: Segment) => !taken.has(l) && Math.abs(l.from - from) <= 2 * TOL && Math.abs(l.to - to) <= 2 * TOL;
+    for (const l of lone) {
+      if (fits(l) && l.pos > bottom && l.pos - bottom <= 3 * row) {
+        grid.push(l);
+        taken.add(l);
+        bottom = l.pos;
+      }
+    }
+    for (const l of [...lone].reverse()) {
+      if (fits(l) && l.pos < top && top - l.pos <= 3 * row) {
+        grid.push(l);
+        taken.add(l);
+        top = l.pos;
+      }
+    }
+  }
+  return [...grids, ...groups.filter((g) => !grids.includes(g)).map((g) => g.filter((l) => !taken.has(l))).filter((g) => g.length)];
 }
 
 function coverage(lines: Segment[], pos: number, from: number, to: number): number {
@@ -244,6 +281,14 @@ function latticeTable(comp: Segment[], words: PageWord[], frame: Frame): PageTab
   const ruled = (r: number, c: number) => r < nR - added.bottom && c >= added.left && c < nC - added.right;
   const cells = added.left + added.right + added.bottom === 0 ? base : gridCells(grown.xs, grown.ys, vs, hs, words, frame, ruled, ruledYs);
   if (chartOrSymbols(cells, nR, nC)) return undefined;
+  // A title inside the frame (one cell across the whole first row, over a header of two cells or
+  // more) is the table's caption, not a header over every column.
+  const first = cells.filter((c) => c.row === 0);
+  if (nR >= 3 && first.length === 1 && first[0]!.colSpan === nC && first[0]!.rowSpan === 1 && first[0]!.text && cells.filter((c) => c.row === 1 && c.text).length >= 2) {
+    const body = cells.filter((c) => c.row > 0).map((c) => ({ ...c, row: c.row - 1 }));
+    const box = { x0: grown.xs[0]!, y0: grown.ys[1]!, x1: grown.xs[nC]!, y1: grown.ys[nR]! };
+    return { method: 'lattice', bbox: box, rows: nR - 1, cols: nC, cells: body.sort((a, b) => a.row - b.row || a.col - b.col), colEdges: grown.xs, angle: frame.angle, caption: first[0]!.text.replace(/\s+/g, ' ') };
+  }
   const box = { x0: grown.xs[0]!, y0: grown.ys[0]!, x1: grown.xs[nC]!, y1: grown.ys[nR]! };
   return { method: 'lattice', bbox: box, rows: nR, cols: nC, cells: cells.sort((a, b) => a.row - b.row || a.col - b.col), colEdges: grown.xs, angle: frame.angle };
 }
@@ -602,16 +647,24 @@ function streamColumns(rows: Row[], size: number): number[] | undefined {
 /**
  * The unruled tables of a run of rows: one table, or two, split at a row of one piece of text
  * (the title or header of the second, a rule of dashes), when both sides line up as tables and
- * each has more columns than the run as one: tables stacked without space between them, their
- * columns in other places.
+ * each has more columns than the run as one, or is fuller than it (read as one, the columns of
+ * both make a grid of holes): tables stacked without space between them, their columns in other
+ * places.
  */
+/** The share of a table's grid positions that hold text. */
+function filledShare(t: PageTable): number {
+  return t.cells.filter((c) => c.text).reduce((n, c) => n + c.rowSpan * c.colSpan, 0) / (t.rows * t.cols);
+}
+
 function tablesIn(body: Row[], frame: Frame, width: number): PageTable[] {
   const one = enoughCellRows(body) ? streamTable(body, frame, width) : undefined;
   let best: PageTable[] = one ? [one] : [];
   for (let k = 2; k < body.length - 2; k++) {
     if (body[k]!.segs.length >= 2) continue;
     const parts = [body.slice(0, k), body.slice(k)].map((p) => (enoughCellRows(p) ? streamTable(p, frame, width) : undefined));
-    if (!parts.every((t): t is PageTable => !!t && t.cols > (one?.cols ?? 0))) continue;
+    if (!parts.every((t): t is PageTable => !!t)) continue;
+    const fuller = one && Math.min(...parts.map(filledShare)) > filledShare(one) + 0.1;
+    if (!fuller && !parts.every((t) => t.cols > (one?.cols ?? 0))) continue;
     const cells = (ts: PageTable[]) => ts.reduce((n, t) => n + t.rows * t.cols, 0);
     if (best.length < 2 || cells(parts) > cells(best)) best = parts;
   }

@@ -17,6 +17,8 @@ export function toMarkdown(doc: Document): string {
   const tables = new Map(doc.tables.map((t) => [t.id, t]));
   // A table continued on later pages has a block on each: it is written once, at its first block.
   const written = new Set<string>();
+  const captions = new Set<string>();
+  const squash = (t: string) => t.replace(/\s+/g, ' ').trim().toLowerCase();
   if (doc.title && !doc.pages.some((p) => p.blocks.some((b) => b.type === 'title'))) out.push(`# ${doc.title}`);
   for (const page of doc.pages) {
     const how = page.reader ? ` (read by ${page.reader.engine}, ${page.reader.model}, confidence ${page.reader.confidence})` : page.needsOcr ? ' (image only: not read)' : '';
@@ -38,6 +40,7 @@ export function toMarkdown(doc: Document): string {
           break;
         case 'caption':
           out.push(`*${text}*`);
+          captions.add(squash(text));
           break;
         case 'footnote':
           out.push(`> ${text}`);
@@ -48,6 +51,8 @@ export function toMarkdown(doc: Document): string {
             if (text) out.push(text);
           } else if (!written.has(table.id)) {
             written.add(table.id);
+            // A caption the page shows as a block is printed there already.
+            if (table.caption && !captions.has(squash(table.caption))) out.push(`*${table.caption}*`);
             out.push(tableToMarkdown(table));
           }
           break;

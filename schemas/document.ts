@@ -120,6 +120,8 @@ export function tableGrid(rowCount: number, colCount: number, cells: readonly { 
 
 export const Table = z.object({
   id: z.string().min(1),
+  /** The table's title or caption ("Table 3: Sales by region"), from above, below or the top of its frame. */
+  caption: Text.optional(),
   /** How it was found: ruling lines (lattice) or text alignment (stream). */
   method: z.enum(['lattice', 'stream']),
   rowCount: z.number().int().min(1),

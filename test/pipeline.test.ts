@@ -222,7 +222,7 @@ for (const backend of backends) {
       const documentId = s.outcomes[0]!.documentId!;
       assert.equal(s.outcomes[0]!.status, 'done', JSON.stringify(s.outcomes[0]));
       const r = await db.query(
-        `select data->>'Region' as region, data->>'Sales 2024' as sales, (values->>'Sales 2024')::float8 as n, (values->>'Change')::float8 as change
+        `select data->>'Region' as region, data->>'Sales / 2024' as sales, (values->>'Sales / 2024')::float8 as n, (values->>'Change')::float8 as change
          from table_rows where document_id = $1 order by row_no`,
         [documentId],
       );
@@ -233,7 +233,7 @@ for (const backend of backends) {
       ]);
       const [table] = await listTables(db, documentId);
       const view = await materializeTable(db, table!.id);
-      // Sales 2023 mixes a number, a currency and a date: text. Sales 2024 and Change: numeric.
+      // Sales / 2023 mixes a number, a currency and a date: text. Sales / 2024 and Change: numeric.
       assert.deepEqual(view.columns.map((c) => c.type), ['text', 'text', 'numeric', 'numeric']);
       const v = await db.query(`select sum(sales_2024)::float8 as total, max(change)::float8 as best from ${quoteIdent(view.view)}`);
       assert.deepEqual(v.rows, [{ total: 2507, best: 0.125 }]);

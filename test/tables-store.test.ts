@@ -69,7 +69,7 @@ describe('tables without a database', () => {
   });
 
   test('column names: stacked headers joined, spans cover each column, col_N, duplicates numbered', () => {
-    assert.deepEqual(headerTexts(table1()), ['Region', 'Revenue 2023', 'Revenue 2024', 'Growth', 'Total', 'Reported', 'Note']);
+    assert.deepEqual(headerTexts(table1()), ['Region', 'Revenue / 2023', 'Revenue / 2024', 'Growth', 'Total', 'Reported', 'Note']);
     assert.deepEqual(columnNames(table2()), ['Item', 'col_2', 'Item_2']);
     const t = table2();
     t.headerRows = 0;
@@ -97,7 +97,7 @@ describe('tables without a database', () => {
     assert.equal(tableToCsv(table2()), 'Item,col_2,Item_2\r\n"Widget, large","two\nlines",5\r\n"Gadget ""pro""",,7\r\n');
     const csv = tableToCsv(table1());
     const lines = csv.split('\r\n');
-    assert.equal(lines[0], 'Region,Revenue 2023,Revenue 2024,Growth,Total,Reported,Note');
+    assert.equal(lines[0], 'Region,Revenue / 2023,Revenue / 2024,Growth,Total,Reported,Note');
     assert.equal(lines[1], 'North,"1,234","(1,234)",12.5%,$3.00,2024-03-31,ok');
     assert.equal(lines[2], 'North,"2,000",2 500,(3.2%),"$1,200.50",31 Mar 2024,12-34');
     assert.equal(lines[4], 'West,1 234 567,900,0%,£3,,"He said ""hi"", then left"');
@@ -108,7 +108,7 @@ describe('tables without a database', () => {
     const md = toMarkdown(tableDocument());
     const t1 = tableToMarkdown(table1());
     assert.equal(md.split(t1).length, 2, 'table t1 written exactly once');
-    assert.match(t1, /^\| Region \| Revenue 2023 \| Revenue 2024 \| Growth \| Total \| Reported \| Note \|\n\|( --- \|){7}\n\| North \| 1,234 \|/);
+    assert.match(t1, /^\| Region \| Revenue \/ 2023 \| Revenue \/ 2024 \| Growth \| Total \| Reported \| Note \|\n\|( --- \|){7}\n\| North \| 1,234 \|/);
     assert.match(md, /\| West \| 1 234 567 \| 900 \| 0% \| £3 \|  \| He said "hi", then left \|/);
     // Pipes are escaped, line breaks folded.
     assert.match(tableToMarkdown(table2()), /^\| Item \|  \| Item \|\n\| --- \| --- \| --- \|\n\| Widget, large \| two lines \| 5 \|\n\| Gadget "pro" \|  \| 7 \|$/);
@@ -296,8 +296,8 @@ for (const backend of backends) {
       // Typed values: numbers as JSON numbers (percent as a fraction), dates as strings, null where none.
       assert.deepEqual(rows.rows[0]!.values, {
         Region: null,
-        'Revenue 2023': 1234,
-        'Revenue 2024': -1234,
+        'Revenue / 2023': 1234,
+        'Revenue / 2024': -1234,
         Growth: 0.125,
         Total: 3,
         Reported: '2024-03-31',
@@ -305,14 +305,14 @@ for (const backend of backends) {
       });
       assert.deepEqual(rows.rows[2]!.values, {
         Region: null,
-        'Revenue 2023': null,
-        'Revenue 2024': 1234.56,
+        'Revenue / 2023': null,
+        'Revenue / 2024': 1234.56,
         Growth: -0.12,
         Total: 12,
         Reported: '2024-03-31',
         Note: null,
       });
-      const sum = await database.query(`select sum((values->>'Revenue 2023')::numeric)::text as s from table_rows where table_id = $1`, [t1]);
+      const sum = await database.query(`select sum((values->>'Revenue / 2023')::numeric)::text as s from table_rows where table_id = $1`, [t1]);
       assert.equal(sum.rows[0]!.s, String(1234 + 2000 + 1234567));
 
       // Header names: col_N for an empty header, _2 for a repeated one; '' where no cell is.
@@ -387,8 +387,8 @@ for (const backend of backends) {
         m.columns.map((c) => [c.name, c.type, c.header]),
         [
           ['region', 'text', 'Region'],
-          ['revenue_2023', 'numeric', 'Revenue 2023'],
-          ['revenue_2024', 'numeric', 'Revenue 2024'],
+          ['revenue_2023', 'numeric', 'Revenue / 2023'],
+          ['revenue_2024', 'numeric', 'Revenue / 2024'],
           ['growth', 'numeric', 'Growth'],
           ['total', 'numeric', 'Total'],
           ['reported', 'date', 'Reported'],
