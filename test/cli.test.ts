@@ -155,7 +155,7 @@ describe('folio CLI', () => {
       );
       const text = await cli(['tables', docId]);
       assert.equal(text.code, 0, text.stderr);
-      assert.match(text.stdout, new RegExp(`^${tables[0]!.id} \\| t1 +\\| ${docId} Cli Tables\\.pdf \\| 1-2 +\\| 6 x 7 \\| lattice \\| Region \\| Revenue 2023 \\| Revenue 2024`, 'm'));
+      assert.match(text.stdout, new RegExp(`^${tables[0]!.id} \\| t1 +\\| ${docId} Cli Tables\\.pdf \\| 1-2 +\\| 6 x 7 \\| lattice \\| Region \\| Revenue \\/ 2023 \\| Revenue \\/ 2024`, 'm'));
       assert.match(text.stdout, /\(2 rows\)/);
 
       // CSV: one table, named by its key or by its id (prefix); a document with several needs --table.
@@ -180,7 +180,7 @@ describe('folio CLI', () => {
       assert.equal(json.code, 0, json.stderr);
       assert.deepEqual(JSON.parse(json.stdout), JSON.parse(JSON.stringify(doc.tables)));
       const md = await cli(['export', docId, '--format', 'md']);
-      assert.match(md.stdout, /^\| Region \| Revenue 2023 \| Revenue 2024 \| Growth \| Total \| Reported \| Note \|$/m);
+      assert.match(md.stdout, /^\| Region \| Revenue \/ 2023 \| Revenue \/ 2024 \| Growth \| Total \| Reported \| Note \|$/m);
       assert.match(md.stdout, /^\| North \| 2,000 \| 2 500 \| \(3\.2%\) \| \$1,200\.50 \| 31 Mar 2024 \| 12-34 \|$/m);
 
       // SQL: table_rows, then a materialized view per table.
