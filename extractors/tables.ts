@@ -500,7 +500,15 @@ function extendGrid(xs: number[], ys: number[], words: PageWord[]) {
   // A row step: the grid's typical row, but never more than a few lines of its text.
   const rowH = Math.min(heights[Math.floor(heights.length / 2)]!, 2.5 * (lineHs[Math.floor(lineHs.length / 2)] ?? 10));
   const added = { left: 0, right: 0, top: 0, bottom: 0 };
-  const side = (list: PageWord[]) => list.length > 0 && rowsWithText(list) >= Math.max(2, 0.5 * bodyRows);
+  // A label column holds short labels; lines of running text beside the rules (prose in the
+  // next column of the page) are no part of the table.
+  const short = (list: PageWord[]) => {
+    const texts = new Map<number, string[]>();
+    for (const w of list) texts.set(slot(ys, cy(w.bbox)), [...(texts.get(slot(ys, cy(w.bbox))) ?? []), w.text]);
+    const lens = [...texts.values()].map((t) => t.join(' ').length).sort((a, b) => a - b);
+    return lens[Math.floor(lens.length / 2)]! <= 24;
+  };
+  const side = (list: PageWord[]) => list.length > 0 && rowsWithText(list) >= Math.max(2, 0.5 * bodyRows) && short(list);
   const left = words.filter((w) => inY(w) && w.bbox.x1 <= xs[0]! + 1 && xs[0]! - w.bbox.x0 < 200);
   if (side(left)) {
     xs = [Math.min(...left.map((w) => w.bbox.x0)) - 1, ...xs];
@@ -515,8 +523,10 @@ function extendGrid(xs: number[], ys: number[], words: PageWord[]) {
   for (;;) {
     const bottom = ys[ys.length - 1]!;
     const below = words.filter((w) => inX(w) && w.bbox.y0 >= bottom - 1 && w.bbox.y0 < bottom + 1.5 * rowH);
-    // A totals row fills most columns; a footnote under the table does not.
+    // A totals row fills most columns; a footnote under the table does not, and lines of
+    // running text under it run across the column borders.
     if (below.length === 0 || colsWithText(below) < Math.max(2, 0.4 * (xs.length - 1))) break;
+    if (below.some((w) => xs.slice(1, -1).some((x) => w.bbox.x0 < x - TOL && w.bbox.x1 > x + TOL))) break;
     const y1 = Math.max(...below.map((w) => w.bbox.y1)) + 1;
     if (y1 - bottom > 2 * rowH) break;
     ys = [...ys, y1];
