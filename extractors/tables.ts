@@ -639,7 +639,7 @@ function streamColumns(rows: Row[], size: number): number[] | undefined {
     }
   }
   const wordLimit = Math.max(0, Math.floor(rows.length * 0.1));
-  const segLimit = Math.floor(rows.length * 0.5);
+  const segLimit = Math.floor(rows.length * 0.2);
   const edges = [x0];
   let start = -1;
   for (let i = 0; i <= n; i++) {
@@ -655,26 +655,59 @@ function streamColumns(rows: Row[], size: number): number[] | undefined {
 }
 
 /**
- * The unruled tables of a run of rows: one table, or two, split at a row of one piece of text
- * (the title or header of the second, a rule of dashes), when both sides line up as tables and
- * each has more columns than the run as one, or is fuller than it (read as one, the columns of
- * both make a grid of holes): tables stacked without space between them, their columns in other
- * places.
+ * The unruled tables of a run of rows: one table, or two, split at a title line (a caption, or a
+ * line of one piece set in from both edges) when both sides line up as tables with their columns
+ * in other places: tables stacked without space between them.
  */
-/** The share of a table's grid positions that hold text. */
-function filledShare(t: PageTable): number {
-  return t.cells.filter((c) => c.text).reduce((n, c) => n + c.rowSpan * c.colSpan, 0) / (t.rows * t.cols);
+/**
+ * Columns that no word's centre falls in, or that only the header rows' words reach (a header
+ * wider than the narrow, centred figures under it leaves free space on both sides of them), are
+ * part of the column next to them that holds the body's text.
+ */
+function dropHeaderSlivers(edges: number[], rows: Row[]): number[] {
+  const out = [...edges];
+  const head = Math.min(2, rows.length - 1);
+  for (;;) {
+    const nC = out.length - 1;
+    const firstRow = Array.from({ length: nC }, () => Infinity);
+    const count = new Array<number>(nC).fill(0);
+    rows.forEach((r, ri) => {
+      const seen = new Set<number>();
+      for (const w of r.words) seen.add(slot(out, cx(w.bbox)));
+      for (const c of seen) {
+        count[c]++;
+        firstRow[c] = Math.min(firstRow[c]!, ri);
+      }
+    });
+    const bodyRows = (c: number) => rows.filter((r, ri) => ri >= head && r.words.some((w) => slot(out, cx(w.bbox)) === c)).length;
+    const sliver = Array.from({ length: nC }, (_, c) => c).find((c) => count[c] === 0 || (bodyRows(c) === 0 && rows.length - head >= 3));
+    if (sliver === undefined || nC <= 2) return out;
+    // Joined to the neighbour with more body text (an edge between them goes).
+    const left = sliver > 0 ? bodyRows(sliver - 1) : -1;
+    const right = sliver < nC - 1 ? bodyRows(sliver + 1) : -1;
+    out.splice(left >= right ? sliver : sliver + 1, 1);
+  }
 }
 
 function tablesIn(body: Row[], frame: Frame, width: number): PageTable[] {
   const one = enoughCellRows(body) ? streamTable(body, frame, width) : undefined;
   let best: PageTable[] = one ? [one] : [];
+  const left = Math.min(...body.map((r) => r.segs[0]!.x0));
+  const right = Math.max(...body.map((r) => r.segs[r.segs.length - 1]!.x1));
+  const size = Math.max(...body.map((r) => r.size));
   for (let k = 2; k < body.length - 2; k++) {
     if (body[k]!.segs.length >= 2) continue;
+    // A title (a caption, or a line set in from both edges): a line at the left edge (the right
+    // one in a right-to-left table) is a wrapped label or a section label of the same table.
+    const line = body[k]!.words.map((w) => w.text).join(' ');
+    const seg = body[k]!.segs[0]!;
+    if (!isCaption(line) && (seg.x0 <= left + 2 * size || seg.x1 >= right - 2 * size)) continue;
     const parts = [body.slice(0, k), body.slice(k)].map((p) => (enoughCellRows(p) ? streamTable(p, frame, width) : undefined));
     if (!parts.every((t): t is PageTable => !!t)) continue;
-    const fuller = one && Math.min(...parts.map(filledShare)) > filledShare(one) + 0.1;
-    if (!fuller && !parts.every((t) => t.cols > (one?.cols ?? 0))) continue;
+    // Two parts with the same columns are one table with a gap or a wrapped label in it.
+    const [p, q] = parts as [PageTable, PageTable];
+    const sameColumns = p.cols === q.cols && p.colEdges.slice(1, -1).every((e, i) => Math.abs(e - q.colEdges[i + 1]!) <= 10);
+    if (sameColumns && one) continue;
     const cells = (ts: PageTable[]) => ts.reduce((n, t) => n + t.rows * t.cols, 0);
     if (best.length < 2 || cells(parts) > cells(best)) best = parts;
   }
@@ -788,10 +821,14 @@ function peelCaption(rows: Row[]): { caption?: string; rows: Row[] } {
 
 function streamTable(all: Row[], frame: Frame, width: number, retried = false): PageTable | undefined {
   const { caption, rows } = peelCaption(all);
+  // Under a figure's caption, text that lines up is the figure's labels, not a table.
+  if (caption && /^(fig|chart|graph|image|photo|plate)/i.test(caption)) return undefined;
   if (!enoughCellRows(rows)) return undefined;
   const size = Math.max(...rows.map((r) => r.size));
-  const edges = streamColumns(rows, size);
-  if (!edges) return undefined;
+  const found = streamColumns(rows, size);
+  if (!found) return undefined;
+  const edges = dropHeaderSlivers(found, rows);
+  if (edges.length < 3) return undefined;
   const nC = edges.length - 1;
   const grid: PageWord[][][] = rows.map(() => Array.from({ length: nC }, () => []));
   rows.forEach((r, ri) => {
