@@ -619,8 +619,11 @@ function streamColumns(rows: Row[], size: number): number[] | undefined {
     for (let i = Math.max(0, Math.round(a - x0)); i < Math.round(b - x0) && i < n; i++) cover[i]!++;
   };
   // Dot leaders fill the space between a label and its value, and rules typed as dashes run
-  // across the columns: neither covers a gutter.
+  // across the columns: neither covers a gutter. Nor does a line of one piece set in from both
+  // edges: a title or a section heading centred over the figures ("Enrollment, in thousands").
+  const headingOver = (r: Row) => r.segs.length === 1 && r.segs[0]!.x0 > x0 + 2 * size && r.segs[0]!.x1 < x1 - 2 * size;
   for (const r of rows) {
+    if (headingOver(r)) continue;
     for (const s of r.segs) {
       let run: PageWord[] = [];
       const flush = () => {
@@ -869,22 +872,74 @@ function streamTable(all: Row[], frame: Frame, width: number, retried = false): 
   const texts = grid.flat().filter((ws) => ws.length).map((ws) => ws.map((w) => w.text).join(' '));
   if (texts.length < 0.35 * rows.length * nC) return undefined;
   if (texts.filter((t) => /[\p{L}\p{N}]/u.test(t)).length < 0.8 * texts.length) return undefined;
+  const groups = logicalRows(rows, grid, edges);
   const cells: GridCell[] = [];
-  rows.forEach((r, ri) => {
+  groups.forEach((g, ri) => {
+    const top = Math.min(...g.map((i) => rows[i]!.top));
+    const bottom = Math.max(...g.map((i) => rows[i]!.bottom));
     for (let c = 0; c < nC; c++) {
-      const ws = grid[ri]![c]!;
+      const ws = g.flatMap((i) => grid[i]![c]!);
       cells.push({
         row: ri,
         col: c,
         rowSpan: 1,
         colSpan: 1,
-        bbox: { x0: edges[c]!, y0: r.top, x1: edges[c + 1]!, y1: r.bottom },
+        bbox: { x0: edges[c]!, y0: top, x1: edges[c + 1]!, y1: bottom },
         text: wordsText(ws, frame.angle),
         bold: ws.length > 0 && ws.every((w) => w.bold),
       });
     }
   });
-  return { method: 'stream', bbox: box, rows: rows.length, cols: nC, cells, colEdges: edges, angle: frame.angle, ...(caption ? { caption } : {}) };
+  return { method: 'stream', bbox: box, rows: groups.length, cols: nC, cells, colEdges: edges, angle: frame.angle, ...(caption ? { caption } : {}) };
+}
+
+const numeric = (ws: PageWord[]) => ws.length > 0 && ws.every((w) => /^[-+(\u2212\u2013]?[$\u20ac\u00a3\u00a5]?[\d.,]*\d[\d.,]*%?\)?$/.test(w.text));
+
+/**
+ * Lines of an unruled table grouped into its rows (indices into `rows`):
+ * - the header's lines (the leading lines holding no figures, over a body of figures) are one
+ *   row when some column has text on one line and not the next (cells wrapped over lines) and
+ *   no word of them runs across a column border (a header over several columns stays a row);
+ * - two neighbouring lines where no column has text in both (a label wrapped over lines, its
+ *   figures on one of them) are one row, as is a line of text only, shorter than the row above,
+ *   that starts in lower case (the rest of a label).
+ */
+function logicalRows(rows: Row[], grid: PageWord[][][], edges: number[]): number[][] {
+  const nC = edges.length - 1;
+  const filled = (i: number) => grid[i]!.map((ws) => ws.length > 0);
+  const hasFigures = (i: number) => grid[i]!.some(numeric);
+  const crosses = (i: number) => rows[i]!.words.some((w) => edges.slice(1, -1).some((x) => w.bbox.x0 < x - TOL && w.bbox.x1 > x + TOL));
+  const close = (a: number, b: number) => rows[b]!.top - rows[a]!.bottom <= 0.6 * Math.min(rows[a]!.bottom - rows[a]!.top, rows[b]!.bottom - rows[b]!.top);
+  // The header zone is known only over a body of figures.
+  let head = 0;
+  if (rows.some((_, i) => hasFigures(i))) while (head < Math.min(4, rows.length - 2) && !hasFigures(head)) head++;
+  const groups: number[][] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const g = groups[groups.length - 1];
+    const prev = g?.[g.length - 1];
+    if (g && prev !== undefined && close(prev, i)) {
+      // Header lines that are rows of their own fill every column they share; lines of
+      // wrapped header cells leave some column empty on one of them.
+      const uneven = filled(i).some((v, c) => v !== filled(prev)[c]);
+      if (i < head && g[0]! < head && uneven && !g.some(crosses) && !crosses(i)) {
+        g.push(i);
+        continue;
+      }
+      if (i >= head && g[0]! >= head) {
+        const mine = filled(i);
+        const theirs = g.map(filled).reduce((a, b) => a.map((v, c) => v || b[c]!));
+        const apart = mine.every((v, c) => !(v && theirs[c]));
+        const partial = theirs.some((v, c) => v && !mine[c]);
+        const rest = !hasFigures(i) && partial && /^\p{Ll}/u.test(rows[i]!.words[0]?.text ?? '') && mine.some((v, c) => v && theirs[c]);
+        if ((apart && nC > 1) || rest) {
+          g.push(i);
+          continue;
+        }
+      }
+    }
+    groups.push([i]);
+  }
+  return groups;
 }
 
 /**
