@@ -272,7 +272,8 @@ function latticeTable(comp: Segment[], words: PageWord[], frame: Frame): PageTab
   // leave cells holding many lines: that table is read by text alignment instead.
   if (filled.filter((c) => c.text.split('\n').length >= 6).length > 0.1 * filled.length) return undefined;
   // So do rules around columns of figures that stand apart inside one ruled column.
-  if (filled.filter((c) => wideGap(words.filter((w) => centerInside(w.bbox, [c.bbox])))).length > 0.2 * filled.length) return undefined;
+  const cellWords = wordsOfCells(base, xs, ys, words);
+  if (filled.filter((c) => wideGap(cellWords.get(c) ?? [])).length > 0.2 * filled.length) return undefined;
   const grown = extendGrid(xs, ys, words);
   const { added } = grown;
   const nR = grown.ys.length - 1;
@@ -334,6 +335,8 @@ function gridCells(xs: number[], ys: number[], vs: Segment[], hs: Segment[], wor
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
   const box = { x0: xs[0]!, y0: ys[0]!, x1: xs[nC]!, y1: ys[nR]! };
   const inside = words.filter((w) => centerInside(w.bbox, [box]));
+  const byCol = Array.from({ length: nC }, () => [] as PageWord[]);
+  for (const w of inside) byCol[slot(xs, cx(w.bbox))]!.push(w);
   // A column border the row's text keeps to (words on both sides with more than a word space
   // between them, none across it) separates cells even where its rule is missing: partly ruled
   // tables draw rules in the header only. A title centred over two columns has only word spaces.
@@ -345,8 +348,8 @@ function gridCells(xs: number[], ys: number[], vs: Segment[], hs: Segment[], wor
     const band = bands[slot(bands, (ys[r]! + ys[r + 1]!) / 2)] ?? ys[r]!;
     const bandEnd = bands.find((y) => y > band) ?? ys[r + 1]!;
     const ws = across
-      ? inside.filter((w) => cx(w.bbox) >= xs[c]! && cx(w.bbox) <= xs[c + 2]! && cy(w.bbox) >= Math.min(band, ys[r]!) && cy(w.bbox) <= Math.max(bandEnd, ys[r + 1]!))
-      : inside.filter((w) => cx(w.bbox) >= xs[c]! && cx(w.bbox) <= xs[c + 1]! && cy(w.bbox) >= ys[r]! && cy(w.bbox) <= ys[r + 2]!);
+      ? byCol[c]!.concat(byCol[c + 1]!).filter((w) => cy(w.bbox) >= Math.min(band, ys[r]!) && cy(w.bbox) <= Math.max(bandEnd, ys[r + 1]!))
+      : byCol[c]!.filter((w) => cy(w.bbox) >= ys[r]! && cy(w.bbox) <= ys[r + 2]!);
     if (ws.some((w) => w.bbox[lo] < at - TOL && w.bbox[hi] > at + TOL)) return false;
     const before = ws.filter((w) => w.bbox[hi] <= at + TOL);
     const after = ws.filter((w) => w.bbox[lo] >= at - TOL);
@@ -356,10 +359,14 @@ function gridCells(xs: number[], ys: number[], vs: Segment[], hs: Segment[], wor
     // leading of a cell's lines, however loose (an em and a half).
     return gap >= (across ? 1 : 1.5) * Math.max(...ws.map((w) => w.size));
   };
+  // The rules along each column and row border, found once.
+  const near = (lines: Segment[], pos: number) => lines.filter((l) => Math.abs(l.pos - pos) <= TOL + 0.5);
+  const vAt = xs.map((x) => near(vs, x));
+  const hAt = ys.map((y) => near(hs, y));
   for (let r = 0; r < nR; r++) {
     for (let c = 0; c < nC; c++) {
-      if (c + 1 < nC && ruled(r, c) && ruled(r, c + 1) && coverage(vs, xs[c + 1]!, ys[r]!, ys[r + 1]!) < 0.5 && !keptBorder(r, c, true)) parent[find(id(r, c + 1))] = find(id(r, c));
-      if (r + 1 < nR && ruled(r, c) && ruled(r + 1, c) && coverage(hs, ys[r + 1]!, xs[c]!, xs[c + 1]!) < 0.5 && !keptBorder(r, c, false)) parent[find(id(r + 1, c))] = find(id(r, c));
+      if (c + 1 < nC && ruled(r, c) && ruled(r, c + 1) && coverage(vAt[c + 1]!, xs[c + 1]!, ys[r]!, ys[r + 1]!) < 0.5 && !keptBorder(r, c, true)) parent[find(id(r, c + 1))] = find(id(r, c));
+      if (r + 1 < nR && ruled(r, c) && ruled(r + 1, c) && coverage(hAt[r + 1]!, ys[r + 1]!, xs[c]!, xs[c + 1]!) < 0.5 && !keptBorder(r, c, false)) parent[find(id(r + 1, c))] = find(id(r, c));
     }
   }
   const spansOf = () => {
@@ -407,6 +414,21 @@ function gridCells(xs: number[], ys: number[], vs: Segment[], hs: Segment[], wor
     });
   }
   return cells;
+}
+
+/** Each cell's words (by the grid position of their centre), in one pass over the words. */
+function wordsOfCells(cells: GridCell[], xs: number[], ys: number[], words: PageWord[]): Map<GridCell, PageWord[]> {
+  const nC = xs.length - 1;
+  const at = new Map<number, GridCell>();
+  for (const c of cells) for (let r = c.row; r < c.row + c.rowSpan; r++) for (let k = c.col; k < c.col + c.colSpan; k++) at.set(r * nC + k, c);
+  const out = new Map<GridCell, PageWord[]>();
+  const box = { x0: xs[0]!, y0: ys[0]!, x1: xs[nC]!, y1: ys[ys.length - 1]! };
+  for (const w of words) {
+    if (!centerInside(w.bbox, [box])) continue;
+    const c = at.get(slot(ys, cy(w.bbox)) * nC + slot(xs, cx(w.bbox)));
+    if (c) out.set(c, [...(out.get(c) ?? []), w]);
+  }
+  return out;
 }
 
 /** Words on one line of a cell further apart than an em and a half: columns without rules. */
