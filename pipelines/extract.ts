@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Document as DocumentSchema, SCHEMA_VERSION, type Document } from '../schemas/document.ts';
 import { FolioError } from '../schemas/errors.ts';
 import type { Config } from '../schemas/config.ts';
+import type { IngestOptions } from '../schemas/messages.ts';
 import { sha256 } from '../db/blobs.ts';
 import { ocrEngine } from '../extractors/engines/index.ts';
 import { extractImage } from '../extractors/image.ts';
@@ -56,6 +57,8 @@ export interface Input {
   name: string;
   /** A content type claimed by the source (file extension, HTTP header, Kafka message). */
   declaredMime?: string;
+  /** Per-document settings from the message that brought it (engine, password, OCR dpi). */
+  options?: IngestOptions;
 }
 
 export type ExtractConfig = Pick<Config, 'maxPages' | 'maxPixels' | 'maxBytes' | 'password' | 'render' | 'dpi' | 'thumbnailWidth'> & {

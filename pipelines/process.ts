@@ -1,22 +1,22 @@
 // `folio process`: expand paths/dirs/globs, extract each file in the worker pool, persist each
 // Document in its own transaction (or record its failure), and summarise the run. One bad file
 // never stops the others.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import fg from 'fast-glob';
 import type { Config } from '../schemas/config.ts';
 import { workerCount } from '../schemas/config.ts';
-import { asFolioError, FolioError, type ErrorCode } from '../schemas/errors.ts';
+import { asFolioError, type ErrorCode } from '../schemas/errors.ts';
 import { BlobStore } from '../db/blobs.ts';
 import type { Database } from '../db/client.ts';
-import { findDone, persistDocument, recordFailure } from '../db/persist.ts';
 import { loadOcrModel } from '../extractors/engines/index.ts';
-import { describeSource, pipelineVersion, sourceRecord, validateDocument, type Input } from './extract.ts';
+import { pipelineVersion } from './extract.ts';
+import { insideRoots } from './fetch.ts';
+import { handleIngest, type HandleContext } from './handle.ts';
 import { ExtractPool } from './pool.ts';
 import { SerialQueue } from './serial.ts';
-import { SNIFF_BYTES, SUPPORTED_EXTENSIONS } from './sniff.ts';
+import { SUPPORTED_EXTENSIONS } from './sniff.ts';
 
 export interface FileOutcome {
   file: string;
@@ -88,21 +88,6 @@ export async function expandInputs(inputs: string[], roots: string[]): Promise<{
   return { files: [...files], errors };
 }
 
-export function insideRoots(file: string, roots: string[]): boolean {
-  if (roots.length === 0) return true;
-  let real: string;
-  try {
-    real = fs.realpathSync(file);
-  } catch {
-    real = path.resolve(file);
-  }
-  return roots.some((r) => {
-    const root = fs.existsSync(r) ? fs.realpathSync(r) : path.resolve(r);
-    const rel = path.relative(root, real);
-    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-  });
-}
-
 export async function processInputs(
   inputs: string[],
   cfg: Config,
@@ -143,42 +128,19 @@ export async function processInputs(
   // before the file is read. A file gone since is reported when reading it fails.
   const sizeOf = new Map(files.map((f) => [f, fs.statSync(f, { throwIfNoEntry: false })?.size] as const));
 
+  const ctx: HandleContext = {
+    cfg,
+    db: database,
+    pool: pool!,
+    blobs,
+    serial,
+    // The files were named by the user (and checked against FOLIO_ROOTS when it is set).
+    rules: { roots: cfg.roots, confine: false, blobDir: blobs.dir, httpAllow: [], maxBytes: cfg.maxBytes, timeoutMs: cfg.fetchTimeoutMs },
+  };
   const one = async (file: string): Promise<FileOutcome> => {
-    const t = performance.now();
-    const name = path.basename(file);
-    const ms = () => Math.round(performance.now() - t);
-    let source: ReturnType<typeof describeSource> | undefined;
-    try {
-      const bytesOnDisk = sizeOf.get(file) ?? 0;
-      const uri = pathToUri(file);
-      // A file over the limit is never held in memory (hashed as a stream): the same bytes
-      // stored earlier (under a higher limit) are done, as for any file; otherwise it fails.
-      const bytes = bytesOnDisk > cfg.maxBytes ? undefined : new Uint8Array(await fs.promises.readFile(file));
-      const src = (source = bytes ? describeSource({ bytes, uri, name }) : await describeFile(file, { uri, name }));
-      const existing = await serial(() => findDone(database, src.sha256, version), true);
-      if (existing) return { file, status: 'skipped', documentId: existing.id, pages: existing.pageCount, ms: ms() };
-      if (!bytes) throw new FolioError('too_large', `${name} has ${src.bytes} bytes; the limit is ${cfg.maxBytes} (FOLIO_MAX_BYTES)`);
-      const input: Input = { bytes, uri, name };
-      const res = await pool!.run(input);
-      if (res.error) throw new FolioError(res.error.code, res.error.message);
-      const doc = validateDocument(res.doc);
-      const blob = bytes.length ? await blobs.put(bytes, src.mime) : undefined;
-      const saved = await serial(() => persistDocument(database, doc, { blob, validated: true })).catch((err: unknown) => {
-        // Driver errors quote the whole statement and its parameters: keep the server's reason.
-        const cause = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
-        throw new FolioError('db_error', `storing ${name} failed: ${cause}`.slice(0, 2000));
-      });
-      const blocks = doc.pages.reduce((s, p) => s + p.blocks.length, 0);
-      return { file, status: saved.inserted ? 'done' : 'skipped', documentId: saved.documentId, pages: doc.pageCount, blocks, ms: ms() };
-    } catch (err) {
-      const e = asFolioError(err);
-      let documentId: string | undefined;
-      const failed = source;
-      if (failed) {
-        documentId = await serial(() => recordFailure(database, { source: failed, pipelineVersion: version, code: e.code, message: e.message })).catch(() => undefined);
-      }
-      return { file, status: 'failed', code: e.code, message: e.message, documentId, ms: ms() };
-    }
+    const h = await handleIngest(ctx, { docId: file, uri: pathToFileURL(file).href, name: path.basename(file), options: {} });
+    const { status, documentId, pages, blocks, code, message, ms } = h;
+    return { file, status, ...(documentId ? { documentId } : {}), ...(pages !== undefined ? { pages } : {}), ...(blocks !== undefined ? { blocks } : {}), ...(code ? { code, message } : {}), ms };
   };
 
   // Keep a bounded number of files in memory: enough to keep every worker busy (two jobs in its
@@ -225,25 +187,4 @@ export async function processInputs(
     errors: errorsByCode,
     outcomes: ordered,
   };
-}
-
-/** A file's source record without reading it into memory: its head is sniffed, its bytes hashed as a stream. */
-async function describeFile(file: string, at: Omit<Input, 'bytes'>): Promise<ReturnType<typeof describeSource>> {
-  const hash = createHash('sha256');
-  const head: Buffer[] = [];
-  let headBytes = 0;
-  let bytes = 0;
-  for await (const chunk of fs.createReadStream(file) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    bytes += chunk.length;
-    if (headBytes < SNIFF_BYTES) {
-      head.push(chunk.subarray(0, SNIFF_BYTES - headBytes));
-      headBytes += head.at(-1)!.length;
-    }
-  }
-  return sourceRecord(at, Buffer.concat(head), bytes, hash.digest('hex'));
-}
-
-function pathToUri(file: string): string {
-  return `file://${path.resolve(file)}`;
 }

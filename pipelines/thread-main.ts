@@ -16,7 +16,8 @@ async function run(input: Input): Promise<JobResult> {
   try {
     await warm;
     // Validated by the main thread, which waits on this one anyway.
-    return { doc: await extractDocument(input, cfg, { storeImage: (bytes, type) => blobs.put(bytes, type), validate: false }) };
+    const settings = input.options ? { ...cfg, ...input.options } : cfg;
+    return { doc: await extractDocument(input, settings, { storeImage: (bytes, type) => blobs.put(bytes, type), validate: false }) };
   } catch (err) {
     const e = asFolioError(err);
     return { error: { code: e.code, message: e.message } };

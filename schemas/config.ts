@@ -37,6 +37,29 @@ export const Config = z.object({
   /** Directories that file sources must lie under; empty = any local path the user names. */
   roots: z.array(z.string()).default([]),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Hosts (host or host:port) http(s) sources may be fetched from; empty = none. */
+  httpAllow: z.array(z.string()).default([]),
+  /** Time to fetch one source. */
+  fetchTimeoutMs: int(60_000),
+  /** Kafka: bootstrap brokers (host:port, comma-separated); empty = no Kafka. */
+  kafkaBrokers: z.array(z.string()).default([]),
+  /** Kafka topic names are this prefix + ingest / pages / results / dlq. */
+  kafkaPrefix: z.string().default('folio.'),
+  /** Partitions of the topics folio creates. */
+  kafkaPartitions: int(4),
+  kafkaGroup: z.string().default('folio-workers'),
+  /** Tries of a message that failed for a passing reason (network, database) before the DLQ. */
+  maxAttempts: int(4),
+  /** Wait before the first retry; doubled for each next one. */
+  retryBackoffMs: int(500),
+  /** Documents with more pages than this are read in ranges by several workers (folio.pages). */
+  fanoutPages: int(200),
+  /** Pages per range of a fanned-out document. */
+  pageRange: int(50),
+  /** Port of the worker's /healthz and /metrics; 0 = none. */
+  metricsPort: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** This worker's name in results, DLQ entries and its Kafka transactional id. */
+  workerId: z.string().optional(),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -59,7 +82,22 @@ const ENV: Record<string, keyof Config> = {
   FOLIO_PDF_PASSWORD: 'password',
   FOLIO_ROOTS: 'roots',
   FOLIO_LOG_LEVEL: 'logLevel',
+  FOLIO_HTTP_ALLOW: 'httpAllow',
+  FOLIO_FETCH_TIMEOUT_MS: 'fetchTimeoutMs',
+  KAFKA_BROKERS: 'kafkaBrokers',
+  FOLIO_KAFKA_PREFIX: 'kafkaPrefix',
+  FOLIO_KAFKA_PARTITIONS: 'kafkaPartitions',
+  FOLIO_KAFKA_GROUP: 'kafkaGroup',
+  FOLIO_MAX_ATTEMPTS: 'maxAttempts',
+  FOLIO_RETRY_BACKOFF_MS: 'retryBackoffMs',
+  FOLIO_FANOUT_PAGES: 'fanoutPages',
+  FOLIO_PAGE_RANGE: 'pageRange',
+  FOLIO_METRICS_PORT: 'metricsPort',
+  FOLIO_WORKER_ID: 'workerId',
 };
+
+/** Settings given as lists: FOLIO_ROOTS by the path delimiter, the others by commas. */
+const LISTS: Partial<Record<keyof Config, string | RegExp>> = { roots: path.delimiter, httpAllow: /[,\s]+/, kafkaBrokers: /[,\s]+/ };
 
 /** Config from the environment, then `overrides` (CLI flags); throws a readable error on bad values. */
 export function loadConfig(overrides: Partial<Record<keyof Config, unknown>> = {}, env: NodeJS.ProcessEnv = process.env): Config {
@@ -67,7 +105,8 @@ export function loadConfig(overrides: Partial<Record<keyof Config, unknown>> = {
   for (const [name, key] of Object.entries(ENV)) {
     const v = env[name];
     if (v === undefined || v === '') continue;
-    raw[key] = key === 'roots' ? v.split(path.delimiter).filter(Boolean) : v;
+    const sep = LISTS[key];
+    raw[key] = sep ? v.split(sep).filter(Boolean) : v;
   }
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) raw[k] = v;
   const parsed = Config.safeParse(raw);

@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   too_large: 'more bytes than the configured limit (FOLIO_MAX_BYTES)',
   timeout: 'processing took longer than the configured limit (FOLIO_TIMEOUT_MS)',
   source_forbidden: 'the source is outside the configured roots or allowlist',
+  fetch_failed: 'the source could not be fetched (network, server error, bytes not as announced)',
+  invalid_message: 'a transport message is not JSON or not a valid message',
   not_found: 'the source does not exist',
   model_missing: 'the OCR or vision model file does not exist',
   model_invalid: 'the OCR or vision model file is damaged or of the wrong kind',
