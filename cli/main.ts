@@ -13,6 +13,7 @@ import { listTables, materializeAll, materializeTable, resolveTableKey, tableToC
 import { extractDocument, PIPELINE_VERSION } from '../pipelines/extract.ts';
 import { toMarkdown } from '../pipelines/markdown.ts';
 import { processInputs, type Summary } from '../pipelines/process.ts';
+import { IngestOptions, MESSAGE_SCHEMAS, messageJsonSchema, type MessageKind } from '../schemas/messages.ts';
 
 interface CommonFlags {
   db?: string;
@@ -249,10 +250,99 @@ common(dbCmd.command('migrate').description('apply pending migrations')).action(
 
 program
   .command('schema')
-  .description('print the JSON Schema of the Document')
-  .action(() => {
-    process.stdout.write(JSON.stringify(documentJsonSchema(), null, 2) + '\n');
+  .description('print the JSON Schema of the Document, or of a Kafka message')
+  .addOption(new Option('--message <kind>', 'a Kafka message instead: ingest, pages, results or dlq').choices(Object.keys(MESSAGE_SCHEMAS)))
+  .action((flags: { message?: MessageKind }) => {
+    const schema = flags.message ? messageJsonSchema(flags.message) : documentJsonSchema();
+    process.stdout.write(JSON.stringify(schema, null, 2) + '\n');
   });
+
+const kafkaOptions = (c: Command) =>
+  c
+    .option('--brokers <list>', 'Kafka brokers, host:port[,host:port] (default: KAFKA_BROKERS)')
+    .option('--prefix <prefix>', 'topic name prefix (default: FOLIO_KAFKA_PREFIX or "folio.")');
+
+common(
+  kafkaOptions(
+    program
+      .command('ingest')
+      .description('store files once in the blob store and queue them on the ingest topic for `folio worker`')
+      .argument('<inputs...>', 'files, directories (searched recursively) or glob patterns')
+      .addOption(engineOption())
+      .option('--password <pw>', 'password for encrypted PDFs')
+      .option('--ocr-dpi <n>', 'resolution PDF pages are rendered at for OCR')
+      .option('--json', 'print the summary as JSON'),
+  ),
+).action(async (inputs: string[], flags: CommonFlags & Record<string, unknown>) => {
+  const cfg = kafkaConfig(flags);
+  const log = pino({ level: cfg.logLevel, base: undefined }, pino.destination(2));
+  const options = IngestOptions.parse({
+    ...(flags.engine ? { engine: flags.engine } : {}),
+    ...(flags.password ? { password: flags.password } : {}),
+    ...(flags.ocrDpi ? { ocrDpi: Number(flags.ocrDpi) } : {}),
+  });
+  // kafkajs loads only for the commands that use it.
+  const { ingestInputs } = await import('../workers/ingest.ts');
+  const summary = await ingestInputs(inputs, cfg, {
+    log,
+    options,
+    onFile: (o) => {
+      if (flags.json) return;
+      if (o.status === 'queued') process.stdout.write(`queued ${o.docId} ${o.file} (${o.size} bytes, sha256 ${o.sha256!.slice(0, 12)})\n`);
+      else process.stdout.write(`FAILED ${o.code}: ${o.file}: ${o.message}\n`);
+    },
+  });
+  if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  else process.stdout.write(`folio ingest: ${summary.files} file(s) in ${summary.seconds.toFixed(1)} s: ${summary.queued} queued on ${summary.topic} (${summary.bytes} bytes), ${summary.failed} failed\n`);
+  if (summary.failed > 0) process.exitCode = 1;
+});
+
+common(
+  kafkaOptions(
+    program
+      .command('worker')
+      .description('consume the ingest topic and store every document once in PostgreSQL (runs until SIGTERM or Ctrl-C)')
+      .option('--workers <n>', 'extraction threads (default: one per core)')
+      .option('--group <id>', 'consumer group (default: FOLIO_KAFKA_GROUP or folio-workers)')
+      .option('--worker-id <id>', 'this worker\'s name (default: FOLIO_WORKER_ID, else host-pid); keep it across restarts')
+      .option('--metrics-port <port>', '/healthz and /metrics port, 0 for none (default: FOLIO_METRICS_PORT or 9464)')
+      .addOption(engineOption()),
+  ),
+).action(async (flags: CommonFlags & Record<string, unknown>) => {
+  const cfg = kafkaConfig(flags);
+  const log = pino({ level: cfg.logLevel, base: undefined }, pino.destination(2));
+  const { startWorker } = await import('../workers/worker.ts');
+  const worker = await startWorker(cfg, {
+    log,
+    onReady: ({ id, metricsPort }) => log.info({ worker: id, metricsPort, brokers: cfg.kafkaBrokers.join(','), group: cfg.kafkaGroup }, 'worker running'),
+  });
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    // The first signal finishes the messages in hand; a second one leaves now (they come again).
+    if (++signals > 1) {
+      log.warn(`${sig} again: leaving now; the messages in hand will be handled again`);
+      process.exit(130);
+    }
+    log.info(`${sig}: stopping (send it again to leave at once)`);
+    void worker.stop();
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  await worker.done;
+  process.exit(0);
+});
+
+function kafkaConfig(flags: CommonFlags & Record<string, unknown>): Config {
+  const base = config(flags);
+  return loadConfig({
+    ...base,
+    kafkaBrokers: typeof flags.brokers === 'string' ? flags.brokers.split(/[,\s]+/).filter(Boolean) : undefined,
+    kafkaPrefix: flags.prefix,
+    kafkaGroup: flags.group,
+    workerId: flags.workerId,
+    metricsPort: flags.metricsPort,
+  });
+}
 
 export function formatRows(fields: string[], rows: Record<string, unknown>[]): string {
   const cols = fields.length ? fields : Object.keys(rows[0] ?? {});

@@ -9,6 +9,9 @@ import * as schema from './schema.ts';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 
+/** The advisory lock (a number of folio's own) held while migrating a PostgreSQL server. */
+const MIGRATION_LOCK = 0x666f6c696f;
+
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 export interface QueryResult {
@@ -62,7 +65,15 @@ async function openPostgres(url: string): Promise<Database> {
       return { fields: (r.fields ?? []).map((f) => f.name), rows: r.rows ?? [] };
     },
     async migrate() {
-      await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
+      // Workers starting together migrate one at a time (the others then find nothing to do).
+      const lock = await pool.connect();
+      try {
+        await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+        await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
+      } finally {
+        await lock.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+        lock.release();
+      }
     },
     async close() {
       await pool.end();

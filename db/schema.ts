@@ -191,3 +191,26 @@ export type PageRow = typeof pages.$inferSelect;
 export type BlockRow = typeof blocks.$inferSelect;
 export type TableRow = typeof tables.$inferSelect;
 export type TableCellRow = typeof tableCells.$inferSelect;
+
+/**
+ * A large document read in page ranges by several workers (folio.pages): one row per range of one
+ * fan-out (the ingest message that split it). `part` holds the range's pages as read until the
+ * document is assembled; `completer` marks the range whose arrival completed the set (it
+ * assembles the document and announces it).
+ */
+export const pageRanges = pgTable(
+  'page_ranges',
+  {
+    fanout: text('fanout').notNull(),
+    fromPage: integer('from_page').notNull(),
+    toPage: integer('to_page').notNull(),
+    sha256: text('sha256').notNull(),
+    pipelineVersion: text('pipeline_version').notNull(),
+    ranges: integer('ranges').notNull(),
+    part: jsonb('part'),
+    completer: boolean('completer').notNull().default(false),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('page_ranges_fanout_from_uq').on(t.fanout, t.fromPage), index('page_ranges_sha256_idx').on(t.sha256, t.pipelineVersion)],
+);
+export type PageRangeRow = typeof pageRanges.$inferSelect;

@@ -35,10 +35,57 @@ type Route = 'text' | 'ocr' | 'merge';
 
 /** Extract a PDF into pages of classified, ordered blocks. */
 export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promise<Extraction> {
+  return assemblePdf([await readPdf(bytes, opts)]);
+}
+
+/**
+ * Some pages of a PDF, read but not yet assembled into a Document (a large document's pages are
+ * read in ranges, by several workers; assemblePdf joins the ranges). Plain data: it survives
+ * JSON and structured cloning.
+ */
+export interface PdfRead {
+  pageCount: number;
+  from: number;
+  to: number;
+  read: ReadPage[];
+  warnings: Extraction['warnings'];
+  failedPages: number;
+  /** Read with the first page. */
+  metadata?: Record<string, string>;
+  title?: string;
+  /** Set (and nothing read) when the PDF has more than `splitOver` pages. */
+  split?: true;
+}
+
+/** The Document's pages, tables and metadata from its ranges of read pages (in page order). */
+export function assemblePdf(parts: PdfRead[]): Extraction {
+  const read = parts.flatMap((p) => p.read);
+  const warnings = parts.flatMap((p) => p.warnings);
+  const pageCount = parts[0]?.pageCount ?? 0;
+  const failed = parts.reduce((s, p) => s + p.failedPages, 0);
+  if (pageCount > 0 && failed === pageCount) {
+    throw new FolioError('corrupt_pdf', `no page of the PDF could be read (${warnings.find((w) => w.code === 'page_unreadable')?.message ?? ''})`);
+  }
+  const { pages, tables } = assemblePages(read, warnings);
+  const first = parts.find((p) => p.metadata);
+  const titleBlock = pages.flatMap((p) => p.blocks).find((b) => b.type === 'title');
+  return { pages, tables, metadata: first?.metadata ?? {}, title: first?.title ?? titleBlock?.text.replace(/\s+/g, ' '), warnings };
+}
+
+/**
+ * Read pages `range.from`..`range.to` of a PDF (default: all). With `splitOver`, a PDF of more
+ * pages than that is not read: only its page count comes back (`split`).
+ */
+export async function readPdf(bytes: Uint8Array, opts: ExtractOptions, range?: { from: number; to: number }, splitOver?: number): Promise<PdfRead> {
   const doc = await openPdf(bytes, { password: opts.password });
   try {
     if (doc.numPages > opts.maxPages) {
       throw new FolioError('too_many_pages', `the PDF has ${doc.numPages} pages; the limit is ${opts.maxPages} (FOLIO_MAX_PAGES)`);
+    }
+    const from = Math.max(1, range?.from ?? 1);
+    const to = Math.min(doc.numPages, range?.to ?? doc.numPages);
+    if (splitOver !== undefined && !range && doc.numPages > splitOver) {
+      return { pageCount: doc.numPages, from, to, read: [], warnings: [], failedPages: 0, split: true };
     }
     const warnings: Extraction['warnings'] = [];
     const read: ReadPage[] = [];
@@ -48,7 +95,7 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
     // scan repeated, a logo) is then copied by pdf.js instead of decoded again.
     let previous: PDFPageProxy | undefined;
     const storing: Promise<void>[] = [];
-    for (let n = 1; n <= doc.numPages; n++) {
+    for (let n = from; n <= to; n++) {
       if (opts.signal?.aborted) throw new FolioError('timeout', `time limit reached at page ${n} of ${doc.numPages}`);
       let page: PDFPageProxy | undefined;
       try {
@@ -117,7 +164,7 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
         const e = mapPdfError(err);
         warnings.push({ code: 'page_unreadable', message: `page ${n}: ${e.message}`, page: n });
         const vp = page?.getViewport({ scale: 1 });
-        read.length = n - 1;
+        read.length = n - from;
         read.push({
           layout: { number: n, width: vp?.width || 612, height: vp?.height || 792, blocks: [] },
           tables: [],
@@ -131,13 +178,9 @@ export async function extractPdf(bytes: Uint8Array, opts: ExtractOptions): Promi
     }
     previous?.cleanup();
     await Promise.all(storing);
-    if (doc.numPages > 0 && failedPages === doc.numPages) {
-      throw new FolioError('corrupt_pdf', `no page of the PDF could be read (${warnings[0]?.message ?? ''})`);
-    }
-    const { pages, tables } = assemblePages(read, warnings);
-    const { metadata, title } = await readMetadata(doc);
-    const titleBlock = pages.flatMap((p) => p.blocks).find((b) => b.type === 'title');
-    return { pages, tables, metadata, title: title ?? titleBlock?.text.replace(/\s+/g, ' '), warnings };
+    const part: PdfRead = { pageCount: doc.numPages, from, to, read, warnings, failedPages };
+    if (from === 1) Object.assign(part, await readMetadata(doc));
+    return part;
   } finally {
     await doc.destroy();
   }

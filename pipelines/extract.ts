@@ -10,7 +10,7 @@ import type { IngestOptions } from '../schemas/messages.ts';
 import { sha256 } from '../db/blobs.ts';
 import { ocrEngine } from '../extractors/engines/index.ts';
 import { extractImage } from '../extractors/image.ts';
-import { extractPdf } from '../extractors/pdf.ts';
+import { assemblePdf, readPdf, type PdfRead } from '../extractors/pdf.ts';
 import type { ExtractOptions, Extraction, ImageSink } from '../extractors/types.ts';
 import { mimeFromName, sniff } from './sniff.ts';
 
@@ -59,6 +59,10 @@ export interface Input {
   declaredMime?: string;
   /** Per-document settings from the message that brought it (engine, password, OCR dpi). */
   options?: IngestOptions;
+  /** Only these pages (of a PDF): the job returns them read, not a Document. */
+  pages?: PageRange;
+  /** A PDF of more pages than this is not read: the job returns its page count (to read it in ranges). */
+  splitOver?: number;
 }
 
 export type ExtractConfig = Pick<Config, 'maxPages' | 'maxPixels' | 'maxBytes' | 'password' | 'render' | 'dpi' | 'thumbnailWidth'> & {
@@ -88,16 +92,36 @@ export function sourceRecord(at: Omit<Input, 'bytes'>, head: Uint8Array, bytes: 
   };
 }
 
-export async function extractDocument(
+/** Pages of a large PDF, read by one job (see readDocumentPart). */
+export interface PageRange {
+  from: number;
+  to: number;
+}
+
+export interface ExtractExtra {
+  storeImage?: ImageSink;
+  signal?: AbortSignal;
+  /** false: the caller validates it (the pool does so on the main thread, which has time to spare). */
+  validate?: boolean;
+}
+
+/** Bytes in, a Document out (validated unless `extra.validate` is false). */
+export async function extractDocument(input: Input, cfg: ExtractConfig, extra: ExtractExtra = {}): Promise<Document> {
+  const got = await extractJob(input, cfg, extra);
+  if (!('doc' in got)) throw new FolioError('internal', 'a whole-document extraction came back in parts');
+  return got.doc;
+}
+
+/**
+ * What one job of the thread pool does with an input: the whole Document; or, with
+ * `input.pages`, only those pages of a PDF, read (`part`, joined by assembleDocument); or,
+ * with `splitOver`, only the page count of a PDF longer than that (`split`).
+ */
+export async function extractJob(
   input: Input,
   cfg: ExtractConfig,
-  extra: {
-    storeImage?: ImageSink;
-    signal?: AbortSignal;
-    /** false: the caller validates it (the pool does so on the main thread, which has time to spare). */
-    validate?: boolean;
-  } = {},
-): Promise<Document> {
+  extra: ExtractExtra = {},
+): Promise<{ doc: Document } | { part: PdfRead } | { split: number }> {
   const source = describeSource(input);
   if (input.bytes.length === 0) throw new FolioError('empty_file', `${input.name} is empty (0 bytes)`);
   if (input.bytes.length > cfg.maxBytes) {
@@ -131,8 +155,26 @@ export async function extractDocument(
     storeImage: extra.storeImage,
     signal: extra.signal,
   };
-  const ex: Extraction = found.kind === 'pdf' ? await extractPdf(input.bytes, opts) : await extractImage(input.bytes, opts);
-  const doc: Document = {
+  if (input.pages && found.kind !== 'pdf') throw new FolioError('internal', `${input.name}: only a PDF is read in page ranges`);
+  let ex: Extraction;
+  if (found.kind === 'pdf') {
+    const read = await readPdf(input.bytes, opts, input.pages, input.splitOver);
+    if (read.split) return { split: read.pageCount };
+    // The document's own warnings travel with its first pages.
+    if (input.pages) return { part: read.from === 1 ? { ...read, warnings: [...warnings, ...read.warnings] } : read };
+    ex = assemblePdf([read]);
+  } else ex = await extractImage(input.bytes, opts);
+  const doc = toDocument(source, cfg, ex, warnings);
+  return { doc: extra.validate === false ? doc : validateDocument(doc) };
+}
+
+/** A Document from the ranges of its pages read by readDocumentPart jobs (in page order; not validated). */
+export function assembleDocument(source: Document['source'], parts: PdfRead[], cfg: Pick<ExtractConfig, 'engine' | 'ocrModel'>): Document {
+  return toDocument(source, cfg, assemblePdf(parts), []);
+}
+
+function toDocument(source: Document['source'], cfg: Pick<ExtractConfig, 'engine' | 'ocrModel'>, ex: Extraction, warnings: Document['warnings']): Document {
+  return {
     schemaVersion: SCHEMA_VERSION,
     pipelineVersion: pipelineVersion(cfg),
     source,
@@ -143,7 +185,6 @@ export async function extractDocument(
     tables: ex.tables ?? [],
     warnings: [...warnings, ...ex.warnings],
   };
-  return extra.validate === false ? doc : validateDocument(doc);
 }
 
 /** The Document, checked against its schema; an invalid one fails with code invalid_document. */

@@ -61,6 +61,16 @@ export function localPath(uri: string, blobDir: string): string | undefined {
 
 const SNIFF = 1024;
 
+/** The file name a URI ends in (its last path segment), or the URI itself. */
+export function uriName(uri: string): string {
+  try {
+    const u = new URL(uri);
+    return decodeURIComponent(u.pathname.split('/').filter(Boolean).at(-1) ?? '') || u.hostname || uri;
+  } catch {
+    return path.basename(uri) || uri;
+  }
+}
+
 export async function fetchSource(uri: string, rules: FetchRules, name?: string): Promise<Fetched> {
   const local = localPath(uri, rules.blobDir);
   if (local !== undefined) return fetchFile(uri, local, rules, name);
@@ -99,7 +109,7 @@ async function fetchFile(uri: string, file: string, rules: FetchRules, name?: st
 async function fetchHttp(uri: string, rules: FetchRules, name?: string): Promise<Fetched> {
   const allowed = (u: URL) => rules.httpAllow.some((h) => h.toLowerCase() === u.host.toLowerCase() || h.toLowerCase() === u.hostname.toLowerCase());
   let url = new URL(uri);
-  const base = name ?? (decodeURIComponent(url.pathname.split('/').filter(Boolean).at(-1) ?? '') || url.hostname);
+  const base = name ?? uriName(uri);
   const signal = AbortSignal.timeout(rules.timeoutMs);
   // Redirects are followed by hand, each hop checked against the allowlist.
   for (let hop = 0; ; hop++) {

@@ -5,12 +5,12 @@
 // transaction - or record the failure with its code.
 import type { Config } from '../schemas/config.ts';
 import { asFolioError, FolioError, type ErrorCode } from '../schemas/errors.ts';
-import type { IngestMessage } from '../schemas/messages.ts';
+import type { IngestMessage, PagesMessage } from '../schemas/messages.ts';
 import type { BlobStore } from '../db/blobs.ts';
 import type { Database } from '../db/client.ts';
 import { findDone, persistDocument, recordFailure } from '../db/persist.ts';
 import { describeSource, pipelineVersion, sourceRecord, validateDocument, type Input } from './extract.ts';
-import { fetchSource, type FetchRules } from './fetch.ts';
+import { fetchSource, uriName, type FetchRules } from './fetch.ts';
 import type { ExtractPool } from './pool.ts';
 
 export interface HandleContext {
@@ -24,7 +24,12 @@ export interface HandleContext {
 }
 
 export interface Handled {
-  status: 'done' | 'skipped' | 'failed';
+  /**
+   * done: stored now; skipped: stored before; failed: `code` says why; split: too many pages for
+   * one job, read in `ranges` by whoever takes them; pending: a range read, the document not
+   * complete yet (nothing to announce).
+   */
+  status: 'done' | 'skipped' | 'failed' | 'split' | 'pending';
   uri: string;
   name: string;
   documentId?: string;
@@ -34,6 +39,10 @@ export interface Handled {
   code?: ErrorCode;
   message?: string;
   ms: number;
+  /** split: the messages for folio.pages, one per range. */
+  ranges?: PagesMessage[];
+  /** Milliseconds in each stage reached: fetch, extract (the thread pool), persist. */
+  stages: Partial<Record<'fetch' | 'extract' | 'persist', number>>;
 }
 
 /**
@@ -43,18 +52,33 @@ export interface Handled {
  */
 export const TRANSIENT_CODES: ReadonlySet<ErrorCode> = new Set(['fetch_failed', 'db_error', 'internal', 'timeout']);
 
-export async function handleIngest(ctx: HandleContext, msg: IngestMessage): Promise<Handled> {
+/** Split a PDF of more than `over` pages into ranges of `range` pages (folio.pages); `id` names the split. */
+export interface FanoutRule {
+  id: string;
+  over: number;
+  range: number;
+}
+
+export async function handleIngest(ctx: HandleContext, msg: IngestMessage, fanout?: FanoutRule): Promise<Handled> {
   const t = performance.now();
   const ms = () => Math.round(performance.now() - t);
+  const stages: Handled['stages'] = {};
+  let mark = t;
+  const stage = (name: keyof Handled['stages']) => {
+    const now = performance.now();
+    stages[name] = Math.round(now - mark);
+    mark = now;
+  };
   const { cfg, db, pool, blobs } = ctx;
   const serial = ctx.serial ?? (<T>(fn: () => Promise<T>) => fn());
   const options = msg.options ?? {};
   const version = pipelineVersion({ ...cfg, ...options });
-  let name = msg.name ?? msg.uri;
+  let name = msg.name ?? uriName(msg.uri);
   let source: ReturnType<typeof describeSource> | undefined;
   try {
     const got = await fetchSource(msg.uri, ctx.rules, msg.name);
     name = got.name;
+    stage('fetch');
     const at = { uri: got.uri, name, declaredMime: msg.mime ?? got.declaredMime };
     const src = (source = got.bytes ? describeSource({ ...at, bytes: got.bytes }) : sourceRecord(at, got.head ?? new Uint8Array(), got.size, got.sha256!));
     if (msg.sha256 && msg.sha256 !== src.sha256) {
@@ -63,22 +87,53 @@ export async function handleIngest(ctx: HandleContext, msg: IngestMessage): Prom
     const existing = await serial(() => findDone(db, src.sha256, version), true).catch((err: unknown) => {
       throw new FolioError('db_error', `looking up ${name} failed: ${(err as Error).message}`.slice(0, 2000), { cause: err });
     });
-    if (existing) return { status: 'skipped', uri: msg.uri, name, documentId: existing.id, sha256: src.sha256, pages: existing.pageCount, ms: ms() };
+    if (existing) return { status: 'skipped', uri: msg.uri, name, documentId: existing.id, sha256: src.sha256, pages: existing.pageCount, ms: ms(), stages };
     // A source over the limit is never held in memory: the same bytes stored earlier (under a
     // higher limit) are done, as for any source; otherwise it fails.
     if (!got.bytes) throw new FolioError('too_large', `${name} has ${src.bytes} bytes; the limit is ${cfg.maxBytes} (FOLIO_MAX_BYTES)`);
-    const input: Input = { bytes: got.bytes, uri: got.uri, name, ...(at.declaredMime ? { declaredMime: at.declaredMime } : {}), ...(Object.keys(options).length ? { options } : {}) };
+    const input: Input = {
+      bytes: got.bytes,
+      uri: got.uri,
+      name,
+      ...(at.declaredMime ? { declaredMime: at.declaredMime } : {}),
+      ...(Object.keys(options).length ? { options } : {}),
+      ...(fanout ? { splitOver: fanout.over } : {}),
+    };
     const res = await pool.run(input);
     if (res.error) throw new FolioError(res.error.code, res.error.message);
+    if (res.split !== undefined && fanout) {
+      // The readers of the ranges fetch the bytes from the blob store, whatever the source was.
+      const key = await blobs.put(got.bytes, src.mime);
+      const count = Math.ceil(res.split / fanout.range);
+      const ranges: PagesMessage[] = Array.from({ length: count }, (_, i) => ({
+        docId: msg.docId,
+        fanout: fanout.id,
+        uri: `blob:${key}`,
+        source: got.uri,
+        name,
+        sha256: src.sha256,
+        size: src.bytes,
+        mime: src.mime,
+        from: i * fanout.range + 1,
+        to: Math.min(res.split!, (i + 1) * fanout.range),
+        pageCount: res.split!,
+        ranges: count,
+        options,
+      }));
+      stage('extract');
+      return { status: 'split', uri: msg.uri, name, sha256: src.sha256, pages: res.split, ranges, ms: ms(), stages };
+    }
     const doc = validateDocument(res.doc);
+    stage('extract');
     const blob = got.bytes.length ? await blobs.put(got.bytes, src.mime) : undefined;
     const saved = await serial(() => persistDocument(db, doc, { blob, validated: true })).catch((err: unknown) => {
       // Driver errors quote the whole statement and its parameters: keep the server's reason.
       const cause = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
       throw new FolioError('db_error', `storing ${name} failed: ${cause}`.slice(0, 2000));
     });
+    stage('persist');
     const blocks = doc.pages.reduce((s, p) => s + p.blocks.length, 0);
-    return { status: saved.inserted ? 'done' : 'skipped', uri: msg.uri, name, documentId: saved.documentId, sha256: src.sha256, pages: doc.pageCount, blocks, ms: ms() };
+    return { status: saved.inserted ? 'done' : 'skipped', uri: msg.uri, name, documentId: saved.documentId, sha256: src.sha256, pages: doc.pageCount, blocks, ms: ms(), stages };
   } catch (err) {
     const e = asFolioError(err);
     let documentId: string | undefined;
@@ -87,6 +142,6 @@ export async function handleIngest(ctx: HandleContext, msg: IngestMessage): Prom
     if (failed && e.code !== 'db_error') {
       documentId = await serial(() => recordFailure(db, { source: failed, pipelineVersion: version, code: e.code, message: e.message })).catch(() => undefined);
     }
-    return { status: 'failed', uri: msg.uri, name, code: e.code, message: e.message, documentId, ...(failed ? { sha256: failed.sha256 } : {}), ms: ms() };
+    return { status: 'failed', uri: msg.uri, name, code: e.code, message: e.message, documentId, ...(failed ? { sha256: failed.sha256 } : {}), ms: ms(), stages };
   }
 }

@@ -3,16 +3,30 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Document } from '../schemas/document.ts';
+import type { IngestOptions } from '../schemas/messages.ts';
 import { FolioError, type ErrorCode } from '../schemas/errors.ts';
+import type { PdfRead } from '../extractors/pdf.ts';
 import type { ExtractConfig, Input } from './extract.ts';
+
+/** Join a large document's ranges of read pages into its Document. */
+export interface AssembleJob {
+  name: string;
+  assemble: { source: Document['source']; parts: PdfRead[]; options?: IngestOptions };
+}
+
+export type Job = Input | AssembleJob;
 
 export interface JobResult {
   doc?: Document;
+  /** The pages an Input with `pages` asked for, read. */
+  part?: PdfRead;
+  /** The page count of a PDF over the input's `splitOver`. */
+  split?: number;
   error?: { code: ErrorCode; message: string };
 }
 
 interface Pending {
-  input: Input;
+  input: Job;
   resolve: (r: JobResult) => void;
 }
 
@@ -59,7 +73,7 @@ export class ExtractPool {
     return Math.max(1, os.availableParallelism());
   }
 
-  run(input: Input): Promise<JobResult> {
+  run(input: Job): Promise<JobResult> {
     if (this.closed) return Promise.reject(new Error('pool is closed'));
     return new Promise((resolve) => {
       this.queue.push({ input, resolve });

@@ -139,7 +139,9 @@ export async function processInputs(
   };
   const one = async (file: string): Promise<FileOutcome> => {
     const h = await handleIngest(ctx, { docId: file, uri: pathToFileURL(file).href, name: path.basename(file), options: {} });
-    const { status, documentId, pages, blocks, code, message, ms } = h;
+    const { documentId, pages, blocks, code, message, ms } = h;
+    // Without a fan-out rule a document is never split: done, skipped or failed.
+    const status = h.status === 'split' || h.status === 'pending' ? 'failed' : h.status;
     return { file, status, ...(documentId ? { documentId } : {}), ...(pages !== undefined ? { pages } : {}), ...(blocks !== undefined ? { blocks } : {}), ...(code ? { code, message } : {}), ms };
   };
 

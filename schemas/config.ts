@@ -48,6 +48,10 @@ export const Config = z.object({
   /** Partitions of the topics folio creates. */
   kafkaPartitions: int(4),
   kafkaGroup: z.string().default('folio-workers'),
+  /** A worker silent this long leaves the group and its partitions go to the others (Kafka's session.timeout.ms; 6000 at least). */
+  kafkaSessionTimeoutMs: z.coerce.number().int().min(6000).default(30_000),
+  /** Messages one worker handles at once (0 = two per extraction thread). */
+  kafkaConcurrency: z.coerce.number().int().min(0).default(0),
   /** Tries of a message that failed for a passing reason (network, database) before the DLQ. */
   maxAttempts: int(4),
   /** Wait before the first retry; doubled for each next one. */
@@ -88,6 +92,8 @@ const ENV: Record<string, keyof Config> = {
   FOLIO_KAFKA_PREFIX: 'kafkaPrefix',
   FOLIO_KAFKA_PARTITIONS: 'kafkaPartitions',
   FOLIO_KAFKA_GROUP: 'kafkaGroup',
+  FOLIO_KAFKA_SESSION_TIMEOUT_MS: 'kafkaSessionTimeoutMs',
+  FOLIO_KAFKA_CONCURRENCY: 'kafkaConcurrency',
   FOLIO_MAX_ATTEMPTS: 'maxAttempts',
   FOLIO_RETRY_BACKOFF_MS: 'retryBackoffMs',
   FOLIO_FANOUT_PAGES: 'fanoutPages',

@@ -33,30 +33,46 @@ export const IngestMessage = z
   .strict();
 export type IngestMessage = z.infer<typeof IngestMessage>;
 
-/** folio.pages: one range of pages of a large document, read by whichever worker takes it. */
+/**
+ * folio.pages: one range of pages of a large document, read by whichever worker takes it. The
+ * ingest worker that split the document writes one per range; the range whose arrival completes
+ * the set assembles the Document.
+ */
 export const PagesMessage = z
   .object({
     docId: z.string().min(1).max(200),
+    /** Names this split of the document (the ingest message's partition and offset). */
+    fanout: z.string().min(1).max(200),
+    /** Where the bytes are now (blob:<key> in the workers' blob store). */
     uri: z.string().min(1).max(4000),
+    /** Where they came from (the ingest message's uri), recorded on the Document. */
+    source: z.string().min(1).max(4000),
     name: z.string().max(1000),
     sha256: Sha256,
-    mime: z.string().max(200).optional(),
+    size: z.number().int().min(0),
+    mime: z.string().max(200),
     /** 1-based, inclusive. */
     from: z.number().int().min(1),
     to: z.number().int().min(1),
     pageCount: z.number().int().min(1),
+    /** How many ranges the document was split into. */
+    ranges: z.number().int().min(1),
     options: IngestOptions.default({}),
   })
   .strict()
   .refine((m) => m.from <= m.to && m.to <= m.pageCount, { message: 'from <= to <= pageCount' });
 export type PagesMessage = z.infer<typeof PagesMessage>;
 
-/** folio.results: one event per document handled (a message handled again says unchanged). */
+/**
+ * folio.results: one event per ingest message handled, written in the same Kafka transaction as
+ * the message's offset (a read_committed consumer sees exactly one per message).
+ */
 export const ResultMessage = z.object({
   docId: z.string(),
   uri: z.string(),
   name: z.string(),
-  status: z.enum(['done', 'unchanged', 'failed']),
+  status: z.enum(['done', 'failed']),
+  existing: z.boolean().optional().describe('done: these bytes were stored earlier for this pipeline version (nothing new written)'),
   documentId: z.string().optional().describe('the documents row'),
   sha256: Sha256.optional(),
   pages: z.number().int().min(0).optional(),
@@ -64,6 +80,7 @@ export const ResultMessage = z.object({
   message: z.string().optional(),
   ms: z.number().min(0),
   worker: z.string(),
+  at: z.string(),
 });
 export type ResultMessage = z.infer<typeof ResultMessage>;
 

@@ -68,8 +68,8 @@ function onClose(database: Database, after: () => Promise<void>): Database {
   return database;
 }
 
-async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: testDatabaseUrl(), connectionTimeoutMillis: 10_000 });
+async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>, server = testDatabaseUrl()): Promise<T> {
+  const client = new pg.Client({ connectionString: server, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
     return await fn(client);
@@ -78,19 +78,22 @@ async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** A fresh database on the test server: {name, url}. Drop it with dropTestDatabase(name). */
-export async function createTestDatabase(): Promise<{ name: string; url: string }> {
-  const base = testDatabaseUrl();
+/**
+ * A fresh database on the test server (or on `server`, a URL of another one): {name, url}. Drop
+ * it with dropTestDatabase(name, server).
+ */
+export async function createTestDatabase(server?: string): Promise<{ name: string; url: string }> {
+  const base = server ?? testDatabaseUrl();
   const name = `folio_t_${crypto.randomBytes(6).toString('hex')}`;
-  await withAdmin((c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`));
+  await withAdmin((c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`), base);
   const url = new URL(base);
   url.pathname = `/${name}`;
   return { name, url: url.toString() };
 }
 
-export async function dropTestDatabase(name: string): Promise<void> {
+export async function dropTestDatabase(name: string, server?: string): Promise<void> {
   // WITH (FORCE) (PostgreSQL 13+) ends sessions a test left open instead of failing.
-  await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`));
+  await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`), server);
 }
 
 /**
