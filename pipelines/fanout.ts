@@ -13,7 +13,7 @@ import { pageRanges } from '../db/schema.ts';
 import type { PdfRead } from '../extractors/pdf.ts';
 import { pipelineVersion, validateDocument } from './extract.ts';
 import { fetchSource } from './fetch.ts';
-import type { HandleContext, Handled } from './handle.ts';
+import { stageClock, type HandleContext, type Handled } from './handle.ts';
 
 /** The document as the Document's source records it (where it came from, not the blob). */
 function sourceOf(msg: PagesMessage): Document['source'] {
@@ -24,19 +24,12 @@ function sourceOf(msg: PagesMessage): Document['source'] {
 const FAILED = 0;
 
 export async function handlePages(ctx: HandleContext, msg: PagesMessage): Promise<Handled> {
-  const t = performance.now();
-  const stages: Handled['stages'] = {};
-  let mark = t;
-  const stage = (name: keyof Handled['stages']) => {
-    const now = performance.now();
-    stages[name] = Math.round(now - mark);
-    mark = now;
-  };
+  const { stages, stage, ms } = stageClock();
   const { cfg, db, pool } = ctx;
   const options = msg.options ?? {};
   const version = pipelineVersion({ ...cfg, ...options });
   const base = { uri: msg.source, name: msg.name, sha256: msg.sha256 };
-  const out = (h: Omit<Handled, 'uri' | 'name' | 'sha256' | 'ms' | 'stages'>): Handled => ({ ...base, ...h, ms: Math.round(performance.now() - t), stages });
+  const out = (h: Omit<Handled, 'uri' | 'name' | 'sha256' | 'ms' | 'stages'>): Handled => ({ ...base, ...h, ms: ms(), stages });
   try {
     const dbStep = <T>(what: string, fn: () => Promise<T>) =>
       fn().catch((err: unknown) => {

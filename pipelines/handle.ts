@@ -59,16 +59,24 @@ export interface FanoutRule {
   range: number;
 }
 
-export async function handleIngest(ctx: HandleContext, msg: IngestMessage, fanout?: FanoutRule): Promise<Handled> {
+/** A handler's clock: `stage(name)` records the milliseconds since the previous stage; `ms()` the total. */
+export function stageClock(): { stages: Handled['stages']; stage(name: keyof Handled['stages']): void; ms(): number } {
   const t = performance.now();
-  const ms = () => Math.round(performance.now() - t);
   const stages: Handled['stages'] = {};
   let mark = t;
-  const stage = (name: keyof Handled['stages']) => {
-    const now = performance.now();
-    stages[name] = Math.round(now - mark);
-    mark = now;
+  return {
+    stages,
+    stage(name) {
+      const now = performance.now();
+      stages[name] = Math.round(now - mark);
+      mark = now;
+    },
+    ms: () => Math.round(performance.now() - t),
   };
+}
+
+export async function handleIngest(ctx: HandleContext, msg: IngestMessage, fanout?: FanoutRule): Promise<Handled> {
+  const { stages, stage, ms } = stageClock();
   const { cfg, db, pool, blobs } = ctx;
   const serial = ctx.serial ?? (<T>(fn: () => Promise<T>) => fn());
   const options = msg.options ?? {};

@@ -50,7 +50,7 @@ export const Config = z.object({
   kafkaGroup: z.string().default('folio-workers'),
   /** A worker silent this long leaves the group and its partitions go to the others (Kafka's session.timeout.ms; 6000 at least). */
   kafkaSessionTimeoutMs: z.coerce.number().int().min(6000).default(30_000),
-  /** Messages one worker handles at once (0 = two per extraction thread). */
+  /** Messages one worker handles at once (0 = four per extraction thread). */
   kafkaConcurrency: z.coerce.number().int().min(0).default(0),
   /** Tries of a message that failed for a passing reason (network, database) before the DLQ. */
   maxAttempts: int(4),

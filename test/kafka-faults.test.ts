@@ -49,6 +49,16 @@ async function inFlight(port: number): Promise<number> {
   return Number(/^folio_messages_in_flight (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
+/** Wait until one of `ids` has a message in hand (mid-document); returns which. */
+async function whenBusy(run: Run, ids: string[]): Promise<string> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    for (const id of ids) if ((await inFlight(run.workers.get(id)!.port).catch(() => 0)) > 0) return id;
+    assert.ok(Date.now() < deadline, `none of ${ids.join(', ')} had a message in hand within 120 s`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 interface Run {
   w: KafkaWorld;
   workers: Map<string, { proc: WorkerProc; port: number }>;
@@ -101,13 +111,7 @@ describe('Kafka faults: nothing lost, nothing twice', () => {
     await runWithFault(async (run) => {
       while (killed.length < 3) {
         // Mid-document: whichever worker has a message in hand now.
-        const deadline = Date.now() + 120_000;
-        let victim: string | undefined;
-        while (!victim) {
-          assert.ok(Date.now() < deadline, `no worker had a message in hand (after ${killed.length} kills)`);
-          for (const [id, { port }] of run.workers) if ((await inFlight(port).catch(() => 0)) > 0) victim ??= id;
-          if (!victim) await new Promise((r) => setTimeout(r, 25));
-        }
+        const victim = await whenBusy(run, ['a', 'b']);
         const { proc } = run.workers.get(victim)!;
         proc.kill('SIGKILL');
         assert.equal(await proc.exited, 'SIGKILL');
@@ -120,11 +124,7 @@ describe('Kafka faults: nothing lost, nothing twice', () => {
 
   test('the broker restarts during a run', async () => {
     await runWithFault(async (run) => {
-      const deadline = Date.now() + 120_000;
-      while ((await inFlight(run.workers.get('a')!.port).catch(() => 0)) === 0) {
-        assert.ok(Date.now() < deadline, 'no work in hand');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await whenBusy(run, ['a', 'b']);
       await broker.restart();
     });
   });
@@ -132,11 +132,7 @@ describe('Kafka faults: nothing lost, nothing twice', () => {
   test('PostgreSQL stops for a while during a run', async () => {
     let waited = false;
     await runWithFault(async (run) => {
-      const deadline = Date.now() + 120_000;
-      while ((await inFlight(run.workers.get('b')!.port).catch(() => 0)) === 0) {
-        assert.ok(Date.now() < deadline, 'no work in hand');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await whenBusy(run, ['a', 'b']);
       await pg.stop();
       await new Promise((r) => setTimeout(r, 8000));
       // The workers noticed, and wait for the database instead of giving documents up.

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { openDatabase } from '../db/client.ts';
 import { IngestMessage, type DlqMessage, type ResultMessage } from '../schemas/messages.ts';
 import type { Broker } from '../kafka/broker.mjs';
@@ -32,6 +33,15 @@ describe('folio through Kafka', () => {
     assert.deepEqual([...schema.required].sort(), ['docId', 'uri']);
     for (const k of ['docId', 'uri', 'sha256', 'mime', 'size', 'options']) assert.ok(k in schema.properties, k);
     assert.equal(schema.additionalProperties, false);
+    // What another language's producer writes validates with an independent validator, and what
+    // folio would refuse does not.
+    const validate = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
+    const sha = 'a'.repeat(64);
+    assert.ok(validate({ docId: 'inv-1', uri: 'https://files.example/a.pdf', sha256: sha, mime: 'application/pdf', size: 10, options: { engine: 'ocr' } }), JSON.stringify(validate.errors));
+    assert.ok(validate({ docId: 'inv-2', uri: 'file:///data/b.pdf' }));
+    assert.equal(validate({ docId: 'inv-3' }), false);
+    assert.equal(validate({ docId: 'inv-4', uri: 'x', sha256: 'short' }), false);
+    assert.equal(validate({ docId: 'inv-5', uri: 'x', extra: 1 }), false);
     const dlq = JSON.parse((await runFolio(['schema', '--message', 'dlq'], {})).stdout) as { required: string[] };
     for (const k of ['payload', 'code', 'message', 'attempts']) assert.ok(dlq.required.includes(k), k);
     const bad = await runFolio(['schema', '--message', 'nope'], {});

@@ -71,7 +71,10 @@ export async function ingestInputs(
         onFile?.(m.outcome, ++done, total);
       }
     };
-    for (const file of files) {
+    // Big files first (as `folio process` takes them): the workers do not end the run with one of
+    // them busy on a big file and the others idle.
+    const bySize = files.map((f) => [f, fs.statSync(f, { throwIfNoEntry: false })?.size ?? 0] as const).sort((a, b) => b[1] - a[1]);
+    for (const [file] of bySize) {
       const name = path.basename(file);
       try {
         const size = fs.statSync(file).size;

@@ -393,7 +393,9 @@ export async function startWorker(cfg: Config, { log, onReady }: WorkerOptions):
       return outs;
     };
 
-    const limiter = new Limiter(cfg.kafkaConcurrency || threads * 2);
+    // As many messages in hand as `folio process` keeps files: two jobs in each thread's hands, two
+    // more being fetched, looked up or stored.
+    const limiter = new Limiter(cfg.kafkaConcurrency || threads * 4);
     let inFlight = 0;
     await consumer.subscribe({ topics: [topics.ingest, topics.pages], fromBeginning: true });
     const { GROUP_JOIN, CRASH } = consumer.events;

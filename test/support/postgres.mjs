@@ -6,9 +6,9 @@
 //   pg.destroy();                              // stop and remove the folder
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../kafka/broker.mjs';
 
 const PG_USER = 'postgres';
 
@@ -87,17 +87,6 @@ function ensurePgUser(log) {
   return { uid, gid };
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForConnections(url, deadlineMs) {
   const pg = (await import('pg')).default;
