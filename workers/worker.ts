@@ -80,6 +80,9 @@ class Limiter {
   }
 }
 
+/** Kafka's answers to a producer whose transactional id a newer one has taken. */
+const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
+
 interface PendingCommit {
   topic: string;
   partition: number;
@@ -103,6 +106,8 @@ class Committer {
     private readonly log: Logger,
     private readonly metrics: WorkerMetrics,
     private readonly signal: AbortSignal,
+    /** Called when this worker cannot commit any more (another process has its transactional id). */
+    private readonly onFatal: (err: Error) => void,
   ) {}
 
   commit(topic: string, partition: number, offset: string, outputs: Output[]): Promise<void> {
@@ -128,10 +133,11 @@ class Committer {
         failures = 0;
         for (const it of items) it.resolve();
       } catch (err) {
-        const e = err as Error & { type?: string };
+        const e = err as Error & { type?: string; cause?: { type?: string } };
         // Another process took this worker's transactional id: this one is a zombie and must stop.
-        if (e.type === 'INVALID_PRODUCER_EPOCH' || e.name === 'KafkaJSNonRetriableError' && /fenced|epoch/i.test(e.message)) {
+        if (FENCED.has(e.type ?? '') || FENCED.has(e.cause?.type ?? '')) {
           for (const it of [...items, ...this.queue.splice(0)]) it.reject(e);
+          this.onFatal(e);
           return;
         }
         failures++;
@@ -244,7 +250,13 @@ export async function startWorker(cfg: Config, { log, onReady }: WorkerOptions):
       readUncommitted: false,
       retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 15 },
     });
-    const committer = new Committer(producer, cfg.kafkaGroup, log, metrics, signal);
+    let fail: (err: Error) => void = () => {};
+    const failed = new Promise<never>((_, reject) => (fail = reject));
+    failed.catch(() => {});
+    const committer = new Committer(producer, cfg.kafkaGroup, log, metrics, signal, (err) => {
+      log.error({ err: err.message }, `another process took this worker's transactional id (FOLIO_WORKER_ID=${id}): stopping`);
+      fail(err);
+    });
 
     let state: 'joining' | 'consuming' | 'stopped' | 'crashed' = 'joining';
     let dbOk = true;
@@ -403,9 +415,6 @@ export async function startWorker(cfg: Config, { log, onReady }: WorkerOptions):
       state = 'consuming';
       log.info({ worker: id, partitions: e.payload.memberAssignment }, 'joined the consumer group');
     });
-    let fail: (err: Error) => void = () => {};
-    const failed = new Promise<never>((_, reject) => (fail = reject));
-    failed.catch(() => {});
     consumer.on(CRASH, (e) => {
       if (!e.payload.restart) {
         state = 'crashed';
