@@ -22,6 +22,7 @@ import { loadOcrModel } from '../extractors/engines/index.ts';
 import { handleIngest, type HandleContext, type Handled } from '../pipelines/handle.ts';
 import { failSplit, handlePages } from '../pipelines/fanout.ts';
 import { ExtractPool } from '../pipelines/pool.ts';
+import { SerialQueue } from '../pipelines/serial.ts';
 import { asFolioError, type ErrorCode } from '../schemas/errors.ts';
 import { ensureTopics, kafkaClient, topicNames, type Topics } from './kafka.ts';
 import { serveMetrics, workerMetrics, type WorkerMetrics } from './metrics.ts';
@@ -213,11 +214,16 @@ export async function startWorker(cfg: Config, { log, onReady }: WorkerOptions):
     const threads = workerCount(cfg);
     const pool = new ExtractPool(threads, { ...cfg, blobDir: blobs.dir });
     closers.push(() => pool.close());
+    // Database work one statement at a time, lookups first, as in `folio process`: a message's
+    // "stored already?" never waits behind other documents' writes, and the writes do not take
+    // the cores from the extraction threads all at once.
+    const dbQueue = new SerialQueue();
     const ctx: HandleContext = {
       cfg,
       db: database,
       pool,
       blobs,
+      serial: (fn, urgent = false) => dbQueue.run(fn, { urgent }),
       // Messages come from anyone who can write the topic: local files only under FOLIO_ROOTS
       // (and the blob store `folio ingest` writes to).
       rules: { roots: cfg.roots, confine: true, blobDir: blobs.dir, httpAllow: cfg.httpAllow, maxBytes: cfg.maxBytes, timeoutMs: cfg.fetchTimeoutMs },
@@ -238,6 +244,9 @@ export async function startWorker(cfg: Config, { log, onReady }: WorkerOptions):
       // Transactions span only the writes after a document is stored: seconds at most.
       transactionTimeout: 30_000,
       createPartitioner: Partitioners.DefaultPartitioner,
+      // A transaction begun right after the previous one commits is refused (CONCURRENT_TRANSACTIONS)
+      // until the broker has written the previous one's markers, a few ms: retry soon, not in 300 ms.
+      retry: { initialRetryTime: 30, maxRetryTime: 5_000, retries: 20 },
     });
     await producer.connect();
     closers.push(() => producer.disconnect());
@@ -428,6 +437,7 @@ export async function startWorker(cfg: Config, { log, onReady }: WorkerOptions):
       partitionsConsumedConcurrently: cfg.kafkaPartitions * 2,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const { topic, partition, messages } = batch;
+        log.debug({ topic, partition, messages: messages.length, first: batch.firstOffset() }, 'batch');
         metrics.lag.set({ topic, partition: String(partition) }, Number(batch.offsetLag()));
         let rebalancing = false;
         const beat = setInterval(() => {
