@@ -13,6 +13,10 @@ import { listTables, materializeAll, materializeTable, resolveTableKey, tableToC
 import { extractDocument, PIPELINE_VERSION } from '../pipelines/extract.ts';
 import { toMarkdown } from '../pipelines/markdown.ts';
 import { processInputs, type Summary } from '../pipelines/process.ts';
+import { listModels, startVlm, type VlmHooks } from '../pipelines/vlm.ts';
+import { ensureServer } from '../extractors/engines/llama-server.ts';
+import { taskJsonSchema, VLM_TASKS } from '../schemas/vlm.ts';
+import { extractWithSchema } from '../pipelines/schema-extract.ts';
 import { IngestOptions, MESSAGE_SCHEMAS, messageJsonSchema, type MessageKind } from '../schemas/messages.ts';
 
 interface CommonFlags {
@@ -37,7 +41,31 @@ function config(opts: CommonFlags): Config {
     engine: flags.engine,
     ocrModel: flags.ocrModel,
     ocrDpi: flags.ocrDpi,
+    vlmModel: flags.vlmModel,
+    vlmMmproj: flags.vlmMmproj,
+    vlmUrl: flags.vlmUrl,
   });
+}
+
+/** Options naming the vision model (each also an environment variable). */
+const vlmOptions = (c: Command) =>
+  c
+    .option('--vlm-model <file|uri>', 'vision model GGUF, by path or hf: URI (default: FOLIO_VLM_MODEL)')
+    .option('--vlm-mmproj <file|uri>', 'its vision projector (mmproj) GGUF (default: FOLIO_VLM_MMPROJ)')
+    .option('--vlm-url <url>', 'an OpenAI-compatible endpoint to use instead of running llama-server (default: FOLIO_VLM_URL)');
+
+/** What starting the vision model prints: build progress, downloads, and llama-server's lines at debug level. */
+function vlmHooks(log: pino.Logger): VlmHooks {
+  let shown = -10;
+  return {
+    onBuild: (p) => {
+      if (p.stage === 'build' && p.percent !== undefined && p.percent < shown + 10) return;
+      if (p.percent !== undefined) shown = p.percent;
+      if (p.stage !== 'cached') log.info({ stage: p.stage, percent: p.percent }, 'building llama-server (once per llama.cpp version)');
+    },
+    onDownload: (file, done, total) => log.info({ file, done, total }, 'downloading model'),
+    onLog: (line) => log.debug({ llama: line }),
+  };
 }
 
 async function withDb<T>(cfg: Config, fn: (db: Database) => Promise<T>): Promise<T> {
@@ -56,7 +84,7 @@ const common = (c: Command) =>
     .option('--log-level <level>', 'fatal|error|warn|info|debug|silent');
 
 const engineOption = () =>
-  new Option('--engine <engine>', 'auto: text layer where usable, OCR elsewhere; text: never OCR; ocr: OCR every page').choices(['auto', 'text', 'ocr']);
+  new Option('--engine <engine>', 'auto: text layer where usable, OCR elsewhere (and the vision model for charts when one is configured); text: never OCR; ocr: OCR every page; vlm: the vision model reads every page').choices(['auto', 'text', 'ocr', 'vlm']);
 
 const program = new Command('folio')
   .description('Turn PDFs, scans and images into validated Documents you can query in SQL.')
@@ -67,7 +95,7 @@ const program = new Command('folio')
   .enablePositionalOptions();
 
 common(
-  program
+  vlmOptions(program
     .command('process')
     .description('extract files, directories or globs and store them in the database')
     .argument('<inputs...>', 'files, directories (searched recursively) or glob patterns')
@@ -82,7 +110,7 @@ common(
     .option('--ocr-model <file>', 'Tesseract model (.traineddata[.gz]) instead of the English one installed with folio')
     .option('--ocr-dpi <n>', 'resolution PDF pages are rendered at for OCR')
     .option('--json', 'print the summary as JSON')
-    .option('--summary <file>', 'also write the summary as JSON to this file'),
+    .option('--summary <file>', 'also write the summary as JSON to this file')),
 ).action(async (inputs: string[], flags: CommonFlags & Record<string, unknown>) => {
   const cfg = config(flags);
   const log = pino({ level: cfg.logLevel, base: undefined }, pino.destination(2));
@@ -90,6 +118,7 @@ common(
   const bar = tty ? new cliProgress.SingleBar({ format: 'folio {bar} {value}/{total} files | {file}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
   const summary = await withDb(cfg, (db) =>
     processInputs(inputs, cfg, db, {
+      vlm: vlmHooks(log),
       onProblem: (p) => log.error({ code: p.code }, `${p.message}: files that need OCR will fail with ${p.code}`),
       onStart: (total) => {
         bar?.start(total, 0, { file: '' });
@@ -110,7 +139,7 @@ common(
 });
 
 common(
-  program
+  vlmOptions(program
     .command('extract')
     .description('extract one file and print the validated Document (no database)')
     .argument('<file>')
@@ -120,12 +149,25 @@ common(
     .option('--max-pixels <n>', 'pixel limit')
     .addOption(engineOption())
     .option('--ocr-model <file>', 'Tesseract model (.traineddata[.gz]) instead of the English one installed with folio')
-    .option('--ocr-dpi <n>', 'resolution PDF pages are rendered at for OCR'),
+    .option('--ocr-dpi <n>', 'resolution PDF pages are rendered at for OCR')
+    .option('--schema <file>', 'fill this JSON Schema from the document with the model (the extract task) and print the JSON')),
 ).action(async (file: string, flags: CommonFlags & Record<string, unknown>) => {
   const cfg = { ...config(flags), render: 'none' as const };
+  const log = pino({ level: cfg.logLevel, base: undefined }, pino.destination(2));
   const bytes = new Uint8Array(fs.readFileSync(file));
-  const doc = await extractDocument({ bytes, uri: `file://${path.resolve(file)}`, name: path.basename(file) }, cfg);
-  process.stdout.write(flags.format === 'md' ? toMarkdown(doc) : JSON.stringify(doc, null, 2) + '\n');
+  const input = { bytes, uri: `file://${path.resolve(file)}`, name: path.basename(file) };
+  if (flags.schema) {
+    const got = await extractWithSchema(input, String(flags.schema), cfg, vlmHooks(log));
+    process.stdout.write(JSON.stringify(got, null, 2) + '\n');
+    return;
+  }
+  const vlm = await startVlm(cfg, vlmHooks(log));
+  try {
+    const doc = await extractDocument(input, vlm ? { ...cfg, vlm: vlm.settings } : cfg);
+    process.stdout.write(flags.format === 'md' ? toMarkdown(doc) : JSON.stringify(doc, null, 2) + '\n');
+  } finally {
+    await vlm?.close();
+  }
 });
 
 common(
@@ -248,12 +290,39 @@ common(dbCmd.command('migrate').description('apply pending migrations')).action(
   });
 });
 
+const vlmCmd = program.command('vlm').description('the local vision model runtime (llama-server)');
+vlmCmd
+  .command('build')
+  .description("build llama-server from the llama.cpp source node-llama-cpp ships (once per llama.cpp version; cached) and print its path")
+  .option('--jobs <n>', 'parallel compile jobs (default: one per core)')
+  .action(async (flags: { jobs?: string }) => {
+    const log = pino({ level: 'info', base: undefined }, pino.destination(2));
+    const bin = await ensureServer({ jobs: flags.jobs ? Number(flags.jobs) : undefined, onProgress: vlmHooks(log).onBuild });
+    process.stdout.write(bin + '\n');
+  });
+
+common(
+  vlmOptions(
+    program
+      .command('models')
+      .description('list the configured models and whether each file is usable')
+      .option('--json', 'print the list as JSON'),
+  ),
+).action(async (flags: CommonFlags & Record<string, unknown>) => {
+  const cfg = config(flags);
+  const rows = await listModels(cfg);
+  if (flags.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  else process.stdout.write(formatRows(['role', 'model', 'status', 'detail'], rows as unknown as Record<string, unknown>[]));
+  if (rows.some((r) => r.status !== 'ok' && r.status !== 'not set')) process.exitCode = 1;
+});
+
 program
   .command('schema')
   .description('print the JSON Schema of the Document, or of a Kafka message')
   .addOption(new Option('--message <kind>', 'a Kafka message instead: ingest, pages, results or dlq').choices(Object.keys(MESSAGE_SCHEMAS)))
-  .action((flags: { message?: MessageKind }) => {
-    const schema = flags.message ? messageJsonSchema(flags.message) : documentJsonSchema();
+  .addOption(new Option('--task <task>', "what the vision model is asked to answer for a task instead: page, table or chart").choices(Object.keys(VLM_TASKS)))
+  .action((flags: { message?: MessageKind; task?: keyof typeof VLM_TASKS }) => {
+    const schema = flags.task ? taskJsonSchema(flags.task) : flags.message ? messageJsonSchema(flags.message) : documentJsonSchema();
     process.stdout.write(JSON.stringify(schema, null, 2) + '\n');
   });
 

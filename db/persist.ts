@@ -6,6 +6,7 @@ import {
   SCHEMA_VERSION,
   type BBox,
   type Cell,
+  type Chart,
   type Document,
   type Line,
   type Page,
@@ -14,7 +15,7 @@ import {
   type TypedValue,
 } from '../schemas/document.ts';
 import type { Database, Db } from './client.ts';
-import { blocks, documents, pages, tableCells, tables, type DocumentRow, type TableCellRow, type TableRow } from './schema.ts';
+import { blocks, charts, documents, pages, tableCells, tables, type DocumentRow, type TableCellRow, type TableRow } from './schema.ts';
 
 const CHUNK = 5000;
 
@@ -126,6 +127,26 @@ export async function persistDocument(database: Database, doc: Document, { blob,
       db,
       tableCells,
       doc.tables.flatMap((t, i) => t.cells.map((c, n) => cellRow(documentId, tableRows[i]!.id, c, n))),
+    );
+    await insertChunked(
+      db,
+      charts,
+      (doc.charts ?? []).map((c, i) => ({
+        id: crypto.randomUUID(),
+        documentId,
+        chartKey: c.id,
+        chartNo: i,
+        chartType: c.chartType,
+        title: c.title ?? null,
+        xAxis: c.xAxis,
+        yAxis: c.yAxis,
+        series: c.series,
+        page: c.provenance.page,
+        ...c.provenance.bbox,
+        engine: c.provenance.engine,
+        engineVersion: c.provenance.engineVersion,
+        model: c.provenance.model ?? null,
+      })),
     );
     return { documentId, inserted: true };
   });
@@ -257,7 +278,7 @@ function tableFromRows(t: TableRow, cells: TableCellRow[]): Table {
  * times faster on PGlite, where binding thousands of parameters dominates. The server's cost is
  * then parsing that JSON, so nulls are left out of it: a missing key reads as NULL.
  */
-async function insertChunked(db: Db, table: typeof pages | typeof blocks | typeof tables | typeof tableCells, rows: Record<string, unknown>[]): Promise<void> {
+async function insertChunked(db: Db, table: typeof pages | typeof blocks | typeof tables | typeof tableCells | typeof charts, rows: Record<string, unknown>[]): Promise<void> {
   if (rows.length === 0) return;
   const columns = Object.entries(getTableColumns(table)).filter(([key]) => rows.some((r) => r[key] !== undefined));
   const names = columns.map(([, c]) => `"${c.name}"`).join(', ');
@@ -339,6 +360,7 @@ export async function loadDocument(database: Database, idOrPrefix: string): Prom
     : [];
   const cellsOf = new Map<string, TableCellRow[]>(tableRows.map((t) => [t.id, []]));
   for (const c of cellRows) cellsOf.get(c.tableId)!.push(c);
+  const chartRows = await database.db.select().from(charts).where(eq(charts.documentId, d.id)).orderBy(asc(charts.chartNo));
   const doc: Document = {
     schemaVersion: SCHEMA_VERSION,
     pipelineVersion: d.pipelineVersion,
@@ -348,6 +370,19 @@ export async function loadDocument(database: Database, idOrPrefix: string): Prom
     pageCount: d.pageCount,
     warnings: d.warnings,
     tables: tableRows.map((t) => tableFromRows(t, cellsOf.get(t.id)!)),
+    ...(chartRows.length
+      ? {
+          charts: chartRows.map((c) => ({
+            id: c.chartKey,
+            chartType: c.chartType as Chart['chartType'],
+            ...(c.title != null ? { title: c.title } : {}),
+            xAxis: c.xAxis,
+            yAxis: c.yAxis,
+            series: c.series,
+            provenance: { page: c.page, bbox: { x0: c.x0, y0: c.y0, x1: c.x1, y1: c.y1 }, engine: c.engine as Chart['provenance']['engine'], engineVersion: c.engineVersion, ...(c.model != null ? { model: c.model } : {}) },
+          })),
+        }
+      : {}),
     pages: pageRows.map((p) => ({
       number: p.pageNo,
       width: p.width,

@@ -186,6 +186,38 @@ export const tableCells = pgTable(
   ],
 );
 
+/** One row per Chart of a Document (read by a vision model from a figure). */
+export const charts = pgTable(
+  'charts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    documentId: uuid('document_id')
+      .notNull()
+      .references(() => documents.id, { onDelete: 'cascade' }),
+    /** Chart.id: unique within its document (c1, c2, ...). */
+    chartKey: text('chart_key').notNull(),
+    /** Position in Document.charts (0-based). */
+    chartNo: integer('chart_no').notNull(),
+    /** bar, line, pie, scatter, area or other. */
+    chartType: text('chart_type').notNull(),
+    title: text('title'),
+    /** Chart.xAxis / yAxis: {title?, unit?}. */
+    xAxis: jsonb('x_axis').$type<{ title?: string; unit?: string }>().notNull(),
+    yAxis: jsonb('y_axis').$type<{ title?: string; unit?: string }>().notNull(),
+    /** Chart.series: [{name, points: [{x, y}]}]. */
+    series: jsonb('series').$type<{ name: string; points: { x: string; y: number }[] }[]>().notNull(),
+    page: integer('page').notNull(),
+    x0: doublePrecision('x0').notNull(),
+    y0: doublePrecision('y0').notNull(),
+    x1: doublePrecision('x1').notNull(),
+    y1: doublePrecision('y1').notNull(),
+    engine: text('engine').notNull(),
+    engineVersion: text('engine_version').notNull(),
+    model: text('model'),
+  },
+  (t) => [uniqueIndex('charts_document_key_uq').on(t.documentId, t.chartKey)],
+);
+
 export type DocumentRow = typeof documents.$inferSelect;
 export type PageRow = typeof pages.$inferSelect;
 export type BlockRow = typeof blocks.$inferSelect;

@@ -2,12 +2,13 @@
 // layer, OCR): tables detected on the words and rules, blocks laid out around them, then the
 // whole document classified, its tables merged across pages and typed, and every block given
 // its reading order and provenance.
-import { Table as TableSchema, tableGrid, type Block, type Cell, type Page, type Table } from '../schemas/document.ts';
+import { Table as TableSchema, tableGrid, type Block, type Cell, type Chart, type Page, type Table } from '../schemas/document.ts';
 import type { Segment } from './graphics.ts';
 import { classifyDocument, layoutRuns, pageLines, pageWords, r2, roundBox, toBlocks, type PageLayout, type PageLines, type RawBlock, type TextRun } from './layout.ts';
 import { assembleTables, detectTables, type AssembledTable, type PageTable, type PlacedTable } from './tables.ts';
 import { parseColumn } from './values.ts';
 import type { Extraction } from './types.ts';
+import type { PageChart } from './vlm.ts';
 
 export type Provenance = Pick<Block['provenance'], 'engine' | 'engineVersion' | 'model'>;
 
@@ -18,6 +19,10 @@ export interface ReadPage {
   /** Who read the page's text: the provenance of its blocks and tables. */
   prov: Provenance;
   page: Omit<Page, 'number' | 'width' | 'height' | 'blocks'>;
+  /** Charts a vision model read from the page's figures. */
+  charts?: PageChart[];
+  /** Problems reading parts of the page (a table or figure the model gave no answer for). */
+  warnings?: Extraction['warnings'];
 }
 
 /**
@@ -47,7 +52,8 @@ export function figureBlock(bbox: RawBlock['bbox']): RawBlock {
 }
 
 /** The Document's pages and tables from its read pages (in page order). */
-export function assemblePages(read: ReadPage[], warnings: Extraction['warnings']): { pages: Page[]; tables: Table[] } {
+export function assemblePages(read: ReadPage[], warnings: Extraction['warnings']): { pages: Page[]; tables: Table[]; charts: Chart[] } {
+  for (const r of read) warnings.push(...(r.warnings ?? []));
   const ordered = classifyDocument(read.map((r) => r.layout));
   const tables = documentTables(read, ordered, warnings);
   const blocks = toBlocks(ordered, read.map((r) => r.layout.number), read.map((r) => r.prov));
@@ -58,7 +64,30 @@ export function assemblePages(read: ReadPage[], warnings: Extraction['warnings']
     ...r.page,
     blocks: blocks[i]!,
   }));
-  return { pages, tables };
+  return { pages, tables, charts: documentCharts(read) };
+}
+
+/** The charts of the pages, numbered through the document (c1, c2, ...), with their reader as provenance. */
+function documentCharts(read: ReadPage[]): Chart[] {
+  const out: Chart[] = [];
+  for (const r of read) {
+    for (const { bbox, answer: a } of r.charts ?? []) {
+      if (a.chartType === 'not_a_chart') continue;
+      const opt = (s: string) => (s.trim() ? s.trim() : undefined);
+      const axis = (x: { title: string; unit: string }) => ({ ...(opt(x.title) ? { title: opt(x.title) } : {}), ...(opt(x.unit) ? { unit: opt(x.unit) } : {}) });
+      const { engine, engineVersion, model } = r.prov;
+      out.push({
+        id: `c${out.length + 1}`,
+        chartType: a.chartType,
+        ...(opt(a.title) ? { title: opt(a.title) } : {}),
+        xAxis: axis(a.xAxis),
+        yAxis: axis(a.yAxis),
+        series: a.series.map((s) => ({ name: s.name.trim(), points: s.points.filter((p) => Number.isFinite(p.y)).map((p) => ({ x: p.x.trim(), y: p.y })) })),
+        provenance: { page: r.layout.number, bbox: roundBox(bbox), engine, engineVersion, ...(model ? { model } : {}) },
+      });
+    }
+  }
+  return out;
 }
 
 /**

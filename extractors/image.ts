@@ -5,6 +5,7 @@ import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { FolioError } from '../schemas/errors.ts';
 import { assemblePages, type ReadPage } from './assemble.ts';
 import { ocrPage, readPageOf } from './ocr.ts';
+import { enrichPage, vlmReadPage, wantsModel } from './vlm.ts';
 import { storeRendered, type RawImage } from './raster.ts';
 import type { ExtractOptions, Extraction } from './types.ts';
 
@@ -84,7 +85,9 @@ export async function extractImage(bytes: Uint8Array, opts: ExtractOptions): Pro
   }
 
   const store = opts.storeImage && opts.render !== 'none' ? opts.storeImage : undefined;
-  const ocr = opts.engine !== 'text' ? opts.ocr : undefined;
+  const client = opts.engine !== 'text' ? opts.vlm?.() : undefined;
+  if (opts.engine === 'vlm' && !client) throw new FolioError('model_missing', 'engine vlm needs a vision model: set FOLIO_VLM_MODEL (and FOLIO_VLM_MMPROJ) or FOLIO_VLM_URL');
+  const ocr = opts.engine !== 'text' && opts.engine !== 'vlm' ? opts.ocr : undefined;
   const read: ReadPage[] = [];
   let firstDensity = DEFAULT_DPI;
 
@@ -113,7 +116,7 @@ export async function extractImage(bytes: Uint8Array, opts: ExtractOptions): Pro
       prov: { engine: 'image', engineVersion: `sharp@${sharp.versions.sharp}` },
       page: { rotation: 0, needsOcr: true, engine: 'none' },
     };
-    if (!store && !ocr) {
+    if (!store && !ocr && !client) {
       read.push(page);
       continue;
     }
@@ -132,17 +135,32 @@ export async function extractImage(bytes: Uint8Array, opts: ExtractOptions): Pro
       warnings.push({ code: 'size_mismatch', message: `header says ${width}x${height}, decoded ${w}x${h}`, page: pageNo });
     }
     let stored: RawImage = { data: raw.data, width: w, height: h, channels };
-    if (ocr) {
+    if (opts.engine === 'vlm') {
+      try {
+        Object.assign(page, (await vlmReadPage({ ...stored, scale: density / 72 }, pageNo, client!, page.page, { signal: opts.signal, tables: opts.tables })).read);
+      } catch (err) {
+        if (!(err instanceof FolioError && err.code === 'model_failed') || pageCount === 1) throw err;
+        warnings.push({ code: 'model_failed', message: err.message, page: pageNo });
+      }
+    } else if (ocr) {
       const o = await ocrPage({ ...stored, scale: density / 72 }, await ocr(), { signal: opts.signal });
       Object.assign(page, readPageOf(o, pageNo, page.page, { tables: opts.tables }));
       // The page as read (upright, straightened), so that its boxes lie on it.
       if (o.facts.rotation || o.facts.skew) stored = o.view;
+      if (client && wantsModel(page, { tables: opts.tables })) {
+        try {
+          await enrichPage(page, { ...stored, scale: stored.width / page.layout.width }, pageNo, client, { signal: opts.signal, tables: opts.tables });
+        } catch (err) {
+          if (!(err instanceof FolioError && err.code === 'model_failed')) throw err;
+          warnings.push({ code: 'model_failed', message: err.message, page: pageNo });
+        }
+      }
     }
     if (store) Object.assign(page.page, await storeRendered(stored, { thumbnailWidth: opts.thumbnailWidth, storeImage: store }));
     read.push(page);
   }
 
-  const { pages, tables } = assemblePages(read, warnings);
+  const { pages, tables, charts } = assemblePages(read, warnings);
   const size = displayedSize(first);
   const metadata: Record<string, string> = {
     format: first.format,
@@ -152,5 +170,5 @@ export async function extractImage(bytes: Uint8Array, opts: ExtractOptions): Pro
   };
   if (first.orientation !== undefined) metadata.orientation = String(first.orientation);
   if (paged && pageCount > 1) metadata.pages = String(pageCount);
-  return { pages, tables, metadata, warnings };
+  return { pages, tables, charts, metadata, warnings };
 }

@@ -69,6 +69,10 @@ export interface RawBlock {
   bold: boolean;
   chars: number;
   kind?: 'figure' | 'table';
+  /** The block's type as its reader gave it (a vision model); classified from its look otherwise. */
+  type?: BlockType;
+  /** Position in the page's reading order as its reader gave it; found from the layout otherwise. */
+  seq?: number;
   /** For tables: the page table's key, then the document table's id. */
   ref?: string;
   tableId?: string;
@@ -560,13 +564,16 @@ export function classifyDocument(pages: PageLayout[]): { block: RawBlock; cls: C
     const foot = typed.filter((t) => t.cls.type === 'page_footer');
     const rest = typed.filter((t) => t.cls.type !== 'page_header' && t.cls.type !== 'page_footer');
     const byBox = (t: { block: RawBlock; cls: Classified }) => ({ ...t, bbox: t.block.bbox });
-    const order = (xs: typeof typed) => readingOrder(xs.map(byBox), Math.max(3, body * 0.6)).map(({ block, cls }) => ({ block, cls }));
+    // A reader that gives the reading order (a vision model) is followed; otherwise it is found.
+    const given = p.blocks.length > 0 && p.blocks.every((b) => b.seq !== undefined);
+    const order = (xs: typeof typed) => (given ? [...xs].sort((a, b) => a.block.seq! - b.block.seq!) : readingOrder(xs.map(byBox), Math.max(3, body * 0.6)).map(({ block, cls }) => ({ block, cls })));
     return [...order(head), ...order(rest), ...order(foot)];
   });
 
   function classifyBlock(b: RawBlock, p: PageLayout): Classified {
     if (b.kind === 'figure') return { type: 'figure' };
     if (b.kind === 'table') return { type: 'table' };
+    if (b.type) return { type: b.type, ...(b.type === 'title' ? { level: 1 } : b.type === 'heading' ? { level: 2 } : {}) };
     const text = b.text.trim();
     const top = inTop(b, p);
     const bottom = inBottom(b, p);
@@ -610,7 +617,7 @@ export function toBlocks(
       bbox: block.bbox,
       order: order++,
       ...(cls.level ? { level: cls.level } : {}),
-      ...(block.kind ? {} : { fontSize: r2(block.size), bold: block.bold }),
+      ...(block.kind || !(block.size > 0) ? {} : { fontSize: r2(block.size), bold: block.bold }),
       lines: block.lines,
       ...(block.tableId ? { tableId: block.tableId } : {}),
       provenance: { page, bbox: block.bbox, engine, engineVersion, ...(model ? { model } : {}) },

@@ -6,6 +6,7 @@ import { assemblePages, figureBlock, textBlocks, type ReadPage } from './assembl
 import { pageGraphics, isWhite, type PageGraphics } from './graphics.ts';
 import { centerInside, pageLines, pageWords, r2, unionBoxes, type PageLayout, type PageLines, type RawBlock, type TextRun } from './layout.ts';
 import { OCR_MAX_PIXELS, ocrPage, readPageOf } from './ocr.ts';
+import { enrichPage, vlmReadPage, wantsModel } from './vlm.ts';
 import { looksTabular } from './tables.ts';
 import { mapPdfError, openPdf, pdfjs, PDFJS_VERSION, type PDFPageProxy } from './pdfjs.ts';
 import { renderPage, renderSize, storeRendered, type RawImage, type RenderedPage } from './raster.ts';
@@ -64,12 +65,14 @@ export function assemblePdf(parts: PdfRead[]): Extraction {
   const pageCount = parts[0]?.pageCount ?? 0;
   const failed = parts.reduce((s, p) => s + p.failedPages, 0);
   if (pageCount > 0 && failed === pageCount) {
+    const model = warnings.find((w) => w.code === 'model_failed');
+    if (model) throw new FolioError('model_failed', `the vision model read no page of the document (${model.message})`);
     throw new FolioError('corrupt_pdf', `no page of the PDF could be read (${warnings.find((w) => w.code === 'page_unreadable')?.message ?? ''})`);
   }
-  const { pages, tables } = assemblePages(read, warnings);
+  const { pages, tables, charts } = assemblePages(read, warnings);
   const first = parts.find((p) => p.metadata);
   const titleBlock = pages.flatMap((p) => p.blocks).find((b) => b.type === 'title');
-  return { pages, tables, metadata: first?.metadata ?? {}, title: first?.title ?? titleBlock?.text.replace(/\s+/g, ' '), warnings };
+  return { pages, tables, charts, metadata: first?.metadata ?? {}, title: first?.title ?? titleBlock?.text.replace(/\s+/g, ' '), warnings };
 }
 
 /**
@@ -90,7 +93,36 @@ export async function readPdf(bytes: Uint8Array, opts: ExtractOptions, range?: {
     const warnings: Extraction['warnings'] = [];
     const read: ReadPage[] = [];
     let failedPages = 0;
-    const ocrOn = !!opts.ocr && opts.engine !== 'text';
+    const vlmAll = opts.engine === 'vlm';
+    const client = opts.vlm?.();
+    if (vlmAll && !client) throw new FolioError('model_missing', 'engine vlm needs a vision model: set FOLIO_VLM_MODEL (and FOLIO_VLM_MMPROJ) or FOLIO_VLM_URL');
+    const ocrOn = !!opts.ocr && opts.engine !== 'text' && !vlmAll;
+    // Pages the vision model reads (or adds charts and tables to) are in flight while the next
+    // pages render, up to vlmParallel at once: the server decodes them side by side.
+    const modelJobs: Promise<void>[] = [];
+    let fatal: unknown;
+    const parallel = Math.max(1, opts.vlmParallel ?? 4);
+    const modelJob = async (slot: number, n: number, job: Promise<ReadPage | void>) => {
+      modelJobs.push(
+        job.then(
+          (got) => {
+            if (!got) return;
+            // The page's stored image keys may have arrived first.
+            const { image, thumbnail } = read[slot]!.page;
+            read[slot] = { ...got, page: { ...got.page, ...(image ? { image } : {}), ...(thumbnail ? { thumbnail } : {}) } };
+          },
+          (err: unknown) => {
+            const e = err instanceof FolioError ? err : undefined;
+            if (e?.code === 'model_failed') {
+              warnings.push({ code: 'model_failed', message: e.message, page: n });
+              if (vlmAll) failedPages++;
+            } else fatal ??= err;
+          },
+        ),
+      );
+      if (modelJobs.length >= parallel) await modelJobs.shift();
+      if (fatal) throw fatal;
+    };
     // A page's decoded images are dropped one page late: an image the next page shows too (a
     // scan repeated, a logo) is then copied by pdf.js instead of decoded again.
     let previous: PDFPageProxy | undefined;
@@ -102,6 +134,30 @@ export async function readPdf(bytes: Uint8Array, opts: ExtractOptions, range?: {
         page = await doc.getPage(n);
         const text = await readText(page);
         const shown = page;
+        if (vlmAll) {
+          const rotation = normRotation(page.rotate);
+          const needsOcr = text.chars === 0 || unusableText(text);
+          const img = await renderPage(page, { dpi: fitDpi(page, opts.vlmDpi ?? DEFAULT_VLM_DPI, opts.maxPixels), maxPixels: opts.maxPixels, signal: opts.signal });
+          const slot = read.length;
+          read.push({
+            layout: { number: n, width: text.vp.width, height: text.vp.height, blocks: [] },
+            tables: [],
+            prov: { engine: client!.info.kind, engineVersion: client!.info.version, model: client!.info.model },
+            page: { rotation, needsOcr, engine: 'none' },
+          });
+          const want = opts.render === 'all' || (opts.render === 'needs-ocr' && needsOcr);
+          if (want && opts.storeImage) {
+            storing.push(
+              storeRendered(img, { thumbnailWidth: opts.thumbnailWidth, storeImage: opts.storeImage }).then(
+                (keys) => void Object.assign(read[slot]!.page, keys),
+                (err: unknown) => void warnings.push({ code: 'image_not_stored', message: `page ${n}: ${(err as Error).message}`, page: n }),
+              ),
+            );
+          }
+          await modelJob(slot, n, vlmReadPage({ ...img, scale: img.width / text.vp.width }, n, client!, { rotation, needsOcr }, { signal: opts.signal, tables: opts.tables }).then((v) => v.read));
+          if (storing.length >= STORE_AHEAD) await storing.shift();
+          continue;
+        }
         const ocrDpi = ocrOn ? fitDpi(page, opts.ocrDpi ?? DEFAULT_OCR_DPI, Math.min(opts.maxPixels, OCR_MAX_PIXELS)) : opts.dpi;
         const render = (dpi: number) => renderPage(shown, { dpi, maxPixels: opts.maxPixels, signal: opts.signal });
         // A page with (almost) no text layer that is going to be rendered anyway is rendered
@@ -145,6 +201,13 @@ export async function readPdf(bytes: Uint8Array, opts: ExtractOptions, range?: {
           read.push(o.read);
           if (opts.render !== 'none' && opts.storeImage) [stored, storeWidth] = [o.view, Math.round((o.read.layout.width * opts.dpi) / 72)];
         }
+        // With a model configured, `auto` sends the page's figures (charts) and an OCR page's tables to it.
+        const got = read[slot]!;
+        if (client && wantsModel(got, { tables: opts.tables })) {
+          const view = route === 'text' ? undefined : stored;
+          const img = view ?? (await render(fitDpi(page, opts.vlmDpi ?? DEFAULT_VLM_DPI, opts.maxPixels)));
+          await modelJob(slot, n, enrichPage(got, { ...img, scale: img.width / got.layout.width }, n, client, { signal: opts.signal, tables: opts.tables }));
+        }
         raw = undefined;
         if (stored && opts.storeImage) {
           // Encoding and writing run on sharp's and libuv's threads while this one reads on;
@@ -177,7 +240,8 @@ export async function readPdf(bytes: Uint8Array, opts: ExtractOptions, range?: {
       }
     }
     previous?.cleanup();
-    await Promise.all(storing);
+    await Promise.all([...storing, ...modelJobs]);
+    if (fatal) throw fatal;
     const part: PdfRead = { pageCount: doc.numPages, from, to, read, warnings, failedPages };
     if (from === 1) Object.assign(part, await readMetadata(doc));
     return part;
@@ -228,6 +292,9 @@ async function readByOcr(
   }
   return { read, view: o.view };
 }
+
+/** Resolution pages are drawn at for a vision model (then scaled to its own pixel limit) when none is configured. */
+export const DEFAULT_VLM_DPI = 144;
 
 /** Resolution OCR reads a page at when none is configured. */
 export const DEFAULT_OCR_DPI = 300;

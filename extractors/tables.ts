@@ -21,7 +21,7 @@ export interface GridCell {
 }
 
 export interface PageTable {
-  method: 'lattice' | 'stream';
+  method: 'lattice' | 'stream' | 'vlm';
   bbox: BBox;
   rows: number;
   cols: number;
@@ -32,6 +32,8 @@ export interface PageTable {
   angle: number;
   /** The table's title ("Table 3: ..."), when the detector took it off the table's top. */
   caption?: string;
+  /** Header rows as the reader gave them (a vision model); found from the cells otherwise. */
+  headerRows?: number;
 }
 
 const TOL = 2;
@@ -1146,7 +1148,7 @@ export function assembleTables(placed: PlacedTable[]): AssembledTable[] {
       method: t.method,
       rows: t.rows,
       cols: t.cols,
-      headerRows: headerRowCount(t.rows, t.cols, t.cells),
+      headerRows: t.headerRows ?? headerRowCount(t.rows, t.cols, t.cells),
       regions: [{ page: p.page, bbox: t.bbox }],
       rowPages: Array.from({ length: t.rows }, () => p.page),
       cells: t.cells.map((c) => ({ ...c, page: p.page })),

@@ -13,6 +13,8 @@ import { extractImage } from '../extractors/image.ts';
 import { assemblePdf, readPdf, type PdfRead } from '../extractors/pdf.ts';
 import type { ExtractOptions, Extraction, ImageSink } from '../extractors/types.ts';
 import { mimeFromName, sniff } from './sniff.ts';
+import type { VlmSettings } from '../extractors/engines/vlm.ts';
+import { vlmClient } from './vlm.ts';
 
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -27,10 +29,11 @@ export const PIPELINE_VERSION = `folio@${pkg.version}`;
  * document reads as (the engine routing, a model other than the default), so that processing the
  * same bytes under another setting stores a new document instead of reporting it unchanged.
  */
-export function pipelineVersion(cfg: Pick<ExtractConfig, 'engine' | 'ocrModel'>): string {
+export function pipelineVersion(cfg: Pick<ExtractConfig, 'engine' | 'ocrModel' | 'vlm'>): string {
   let v = PIPELINE_VERSION;
   if (cfg.engine && cfg.engine !== 'auto') v += `+engine=${cfg.engine}`;
-  if (cfg.ocrModel && cfg.engine !== 'text') v += `+ocr=${modelKey(cfg.ocrModel)}`;
+  if (cfg.ocrModel && cfg.engine !== 'text' && cfg.engine !== 'vlm') v += `+ocr=${modelKey(cfg.ocrModel)}`;
+  if (cfg.vlm && cfg.engine !== 'text') v += `+vlm=${cfg.vlm.info.modelSha256.slice(0, 12) || cfg.vlm.info.model}`;
   return v;
 }
 
@@ -71,6 +74,10 @@ export type ExtractConfig = Pick<Config, 'maxPages' | 'maxPixels' | 'maxBytes' |
   engine?: Config['engine'];
   ocrModel?: string;
   ocrDpi?: number;
+  /** The vision model's client settings, when one was started for the run (pipelines/vlm.ts). */
+  vlm?: VlmSettings;
+  vlmParallel?: number;
+  vlmDpi?: number;
 };
 
 /** The source record of an input, before anything is parsed: used for failures too. */
@@ -152,6 +159,7 @@ export async function extractJob(
     engine: cfg.engine ?? 'auto',
     ocr: () => ocrEngine(cfg.ocrModel),
     ocrDpi: cfg.ocrDpi,
+    ...(cfg.vlm ? { vlm: () => vlmClient(cfg.vlm!), vlmParallel: cfg.vlmParallel, vlmDpi: cfg.vlmDpi } : {}),
     storeImage: extra.storeImage,
     signal: extra.signal,
   };
@@ -169,11 +177,11 @@ export async function extractJob(
 }
 
 /** A Document from the ranges of its pages read by readDocumentPart jobs (in page order; not validated). */
-export function assembleDocument(source: Document['source'], parts: PdfRead[], cfg: Pick<ExtractConfig, 'engine' | 'ocrModel'>): Document {
+export function assembleDocument(source: Document['source'], parts: PdfRead[], cfg: Pick<ExtractConfig, 'engine' | 'ocrModel' | 'vlm'>): Document {
   return toDocument(source, cfg, assemblePdf(parts), []);
 }
 
-function toDocument(source: Document['source'], cfg: Pick<ExtractConfig, 'engine' | 'ocrModel'>, ex: Extraction, warnings: Document['warnings']): Document {
+function toDocument(source: Document['source'], cfg: Pick<ExtractConfig, 'engine' | 'ocrModel' | 'vlm'>, ex: Extraction, warnings: Document['warnings']): Document {
   return {
     schemaVersion: SCHEMA_VERSION,
     pipelineVersion: pipelineVersion(cfg),
@@ -183,6 +191,7 @@ function toDocument(source: Document['source'], cfg: Pick<ExtractConfig, 'engine
     pageCount: ex.pages.length,
     pages: ex.pages,
     tables: ex.tables ?? [],
+    ...(ex.charts?.length ? { charts: ex.charts } : {}),
     warnings: [...warnings, ...ex.warnings],
   };
 }

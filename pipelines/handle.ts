@@ -3,7 +3,7 @@
 // Fetch by URI (the claim check), skip if these bytes are stored for this pipeline version,
 // extract in the worker-thread pool, validate, store the original bytes, persist in one
 // transaction - or record the failure with its code.
-import type { Config } from '../schemas/config.ts';
+import type { RunConfig } from './vlm.ts';
 import { asFolioError, FolioError, type ErrorCode } from '../schemas/errors.ts';
 import type { IngestMessage, PagesMessage } from '../schemas/messages.ts';
 import type { BlobStore } from '../db/blobs.ts';
@@ -14,7 +14,8 @@ import { fetchSource, uriName, type FetchRules } from './fetch.ts';
 import type { ExtractPool } from './pool.ts';
 
 export interface HandleContext {
-  cfg: Config;
+  /** With the vision model's settings when one runs (they enter the pipeline version). */
+  cfg: RunConfig;
   db: Database;
   pool: ExtractPool;
   blobs: BlobStore;

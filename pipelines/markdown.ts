@@ -1,6 +1,6 @@
 // A Document as Markdown: headings, paragraphs (lines joined, end-of-line hyphens mended),
 // list items, captions, tables (GitHub Markdown tables); running headers and footers left out.
-import type { Block, Document } from '../schemas/document.ts';
+import type { Block, Chart, Document } from '../schemas/document.ts';
 import { tableToMarkdown } from '../db/tables.ts';
 
 function paragraphText(b: Block): string {
@@ -12,16 +12,34 @@ function paragraphText(b: Block): string {
     .trim();
 }
 
+const overlaps = (a: Block['bbox'], b: Block['bbox']) => Math.min(a.x1, b.x1) > Math.max(a.x0, b.x0) && Math.min(a.y1, b.y1) > Math.max(a.y0, b.y0);
+
+const cellText = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();
+
+/** A chart as a Markdown table: one row per x value, one column per series; its type and title above. */
+export function chartToMarkdown(c: Chart): string {
+  const axis = (a: Chart['xAxis'], dflt: string) => `${a.title || dflt}${a.unit ? ` (${a.unit})` : ''}`;
+  const xs: string[] = [];
+  for (const s of c.series) for (const p of s.points) if (!xs.includes(p.x)) xs.push(p.x);
+  const head = [axis(c.xAxis, 'x'), ...c.series.map((s, i) => s.name || (c.series.length === 1 ? axis(c.yAxis, 'y') : `series ${i + 1}`))];
+  const rows = xs.map((x) => [x, ...c.series.map((s) => String(s.points.find((p) => p.x === x)?.y ?? ''))]);
+  const line = (r: string[]) => `| ${r.map(cellText).join(' | ')} |`;
+  const title = `*Chart (${c.chartType})${c.title ? `: ${cellText(c.title)}` : ''}*`;
+  return [title, '', line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
 export function toMarkdown(doc: Document): string {
   const out: string[] = [];
   const tables = new Map(doc.tables.map((t) => [t.id, t]));
-  // A table continued on later pages has a block on each: it is written once, at its first block.
+  // A table continued on later pages has a block on each: it is written once, at its first block
+  // (and a chart once, at its figure).
   const written = new Set<string>();
   const captions = new Set<string>();
   const squash = (t: string) => t.replace(/\s+/g, ' ').trim().toLowerCase();
   if (doc.title && !doc.pages.some((p) => p.blocks.some((b) => b.type === 'title'))) out.push(`# ${doc.title}`);
   for (const page of doc.pages) {
-    const how = page.reader ? ` (read by ${page.reader.engine}, ${page.reader.model}, confidence ${page.reader.confidence})` : page.needsOcr ? ' (image only: not read)' : '';
+    const r = page.reader;
+    const how = r ? ` (read by ${r.engine}, ${r.model}${r.confidence !== undefined ? `, confidence ${r.confidence}` : ''})` : page.needsOcr ? ' (image only: not read)' : '';
     out.push(`<!-- page ${page.number}${how} -->`);
     for (const b of page.blocks) {
       const text = paragraphText(b);
@@ -57,9 +75,17 @@ export function toMarkdown(doc: Document): string {
           }
           break;
         }
-        case 'figure':
+        case 'figure': {
           out.push(`![figure on page ${page.number}]()`);
+          // A chart read from the figure follows it as a table of its points.
+          for (const c of doc.charts ?? []) {
+            if (c.provenance.page === page.number && overlaps(c.provenance.bbox, b.bbox) && !written.has(c.id)) {
+              written.add(c.id);
+              out.push(chartToMarkdown(c));
+            }
+          }
           break;
+        }
         default:
           if (text) out.push(text);
       }

@@ -11,6 +11,7 @@ import { asFolioError, type ErrorCode } from '../schemas/errors.ts';
 import { BlobStore } from '../db/blobs.ts';
 import type { Database } from '../db/client.ts';
 import { loadOcrModel } from '../extractors/engines/index.ts';
+import { startVlm, type RunConfig, type VlmHooks, type VlmRuntime } from './vlm.ts';
 import { pipelineVersion } from './extract.ts';
 import { insideRoots } from './fetch.ts';
 import { handleIngest, type HandleContext } from './handle.ts';
@@ -52,6 +53,10 @@ export interface ProcessHooks {
   onProblem?(problem: { code: ErrorCode; message: string }): void;
   onStart?(total: number): void;
   onFile?(outcome: FileOutcome, doneCount: number, total: number): void;
+  /** The vision model's build, download and server lines. */
+  vlm?: VlmHooks;
+  /** A vision model already started (benchmarks); by default one is started here when configured and stopped at the end. */
+  vlmRuntime?: VlmRuntime;
 }
 
 export function blobDirOf(cfg: Config): string {
@@ -98,11 +103,22 @@ export async function processInputs(
 ): Promise<Summary> {
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
+  // The vision model, when configured, is checked and started before any file is read: a missing
+  // or mismatched model file stops the run here with its reason.
+  const vlm = hooks.vlmRuntime ?? (await startVlm(cfg, hooks.vlm));
+  try {
+    return await processWith(inputs, vlm ? { ...cfg, vlm: vlm.settings } : cfg, database, hooks, sharedPool, t0, startedAt);
+  } finally {
+    if (!hooks.vlmRuntime) await vlm?.close();
+  }
+}
+
+async function processWith(inputs: string[], cfg: RunConfig, database: Database, hooks: ProcessHooks, sharedPool: ExtractPool | undefined, t0: number, startedAt: string): Promise<Summary> {
   const version = pipelineVersion(cfg);
   // The OCR model is checked once, before any file is read: when it is missing or damaged the run
   // says so at once; files that need OCR then fail with its code, the others are stored.
   const problems: { code: ErrorCode; message: string }[] = [];
-  if (cfg.engine !== 'text') {
+  if (cfg.engine !== 'text' && cfg.engine !== 'vlm') {
     try {
       loadOcrModel(cfg.ocrModel);
     } catch (err) {

@@ -23,8 +23,42 @@ export const Config = z.object({
   thumbnailWidth: int(256),
   /** Read PDF graphics (operator lists) on every page, or only where they pay (see README). */
   graphics: z.enum(['auto', 'always']).default('auto'),
-  /** How pages are read: text layer where usable and OCR elsewhere (auto), text layer only, or OCR everywhere. */
-  engine: z.enum(['auto', 'text', 'ocr']).default('auto'),
+  /**
+   * How pages are read: text layer where usable and OCR elsewhere (auto; with a vision model
+   * configured it also reads figures as charts and OCR pages' tables), text layer only, OCR
+   * everywhere, or the vision model everywhere (vlm).
+   */
+  engine: z.enum(['auto', 'text', 'ocr', 'vlm']).default('auto'),
+  /** Vision model: a GGUF file, by path or hf:<user>/<repo>/<file>.gguf URI (downloaded once to the cache). */
+  vlmModel: z.string().optional(),
+  /** Its vision projector (mmproj GGUF), by path or hf: URI. */
+  vlmMmproj: z.string().optional(),
+  /** An OpenAI-compatible endpoint (llama-server, vLLM, SGLang, Ollama) to use instead of running llama-server. */
+  vlmUrl: z.string().url().optional(),
+  /** Bearer token for FOLIO_VLM_URL. */
+  vlmApiKey: z.string().optional(),
+  /** Model name sent to FOLIO_VLM_URL (servers that serve several route by it). */
+  vlmModelName: z.string().optional(),
+  /** Model family (prompt, coordinates, image size); default: from the model's name and architecture. */
+  vlmProfile: z.string().optional(),
+  /** Requests the model decodes at once (llama-server slots), and pages of a document in flight. */
+  vlmParallel: int(4),
+  /** Context tokens per slot. */
+  vlmContext: int(8192),
+  /** CPU threads of llama-server; 0 = one per core. */
+  vlmThreads: z.coerce.number().int().min(0).default(0),
+  /** Time for one answer of the model. */
+  vlmTimeoutMs: int(300_000),
+  /** Tries after the first for an answer that failed (invalid JSON, time-out, server error). */
+  vlmRetries: z.coerce.number().int().min(0).default(2),
+  /** Most tokens of one answer. */
+  vlmMaxTokens: int(4096),
+  /** Sampling temperature (0 = greedy, reproducible). */
+  vlmTemperature: z.coerce.number().min(0).max(2).default(0),
+  /** Resolution pages are rendered at for the model, before scaling to its pixel limit. */
+  vlmDpi: int(144),
+  /** Language model for `folio extract --schema` on born-digital text (in-process); default: FOLIO_VLM_MODEL. */
+  llmModel: z.string().optional(),
   /** Tesseract model file (.traineddata or .traineddata.gz); default: the English model installed with folio. */
   ocrModel: z.string().optional(),
   /** Resolution PDF pages are rendered at for OCR. */
@@ -81,6 +115,21 @@ const ENV: Record<string, keyof Config> = {
   FOLIO_ENGINE: 'engine',
   FOLIO_OCR_MODEL: 'ocrModel',
   FOLIO_OCR_DPI: 'ocrDpi',
+  FOLIO_VLM_MODEL: 'vlmModel',
+  FOLIO_VLM_MMPROJ: 'vlmMmproj',
+  FOLIO_VLM_URL: 'vlmUrl',
+  FOLIO_VLM_API_KEY: 'vlmApiKey',
+  FOLIO_VLM_MODEL_NAME: 'vlmModelName',
+  FOLIO_VLM_PROFILE: 'vlmProfile',
+  FOLIO_VLM_PARALLEL: 'vlmParallel',
+  FOLIO_VLM_CONTEXT: 'vlmContext',
+  FOLIO_VLM_THREADS: 'vlmThreads',
+  FOLIO_VLM_TIMEOUT_MS: 'vlmTimeoutMs',
+  FOLIO_VLM_RETRIES: 'vlmRetries',
+  FOLIO_VLM_MAX_TOKENS: 'vlmMaxTokens',
+  FOLIO_VLM_TEMPERATURE: 'vlmTemperature',
+  FOLIO_VLM_DPI: 'vlmDpi',
+  FOLIO_LLM_MODEL: 'llmModel',
   FOLIO_GRAPHICS: 'graphics',
   FOLIO_WORKERS: 'workers',
   FOLIO_PDF_PASSWORD: 'password',

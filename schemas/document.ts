@@ -3,7 +3,7 @@
 // displayed (after /Rotate), x to the right, y down.
 import { z } from 'zod';
 
-export const SCHEMA_VERSION = '1.1.0';
+export const SCHEMA_VERSION = '1.2.0';
 
 export const BBox = z
   .object({
@@ -122,8 +122,8 @@ export const Table = z.object({
   id: z.string().min(1),
   /** The table's title or caption ("Table 3: Sales by region"), from above, below or the top of its frame. */
   caption: Text.optional(),
-  /** How it was found: ruling lines (lattice) or text alignment (stream). */
-  method: z.enum(['lattice', 'stream']),
+  /** How it was found: ruling lines (lattice), text alignment (stream), or read by a vision model (vlm). */
+  method: z.enum(['lattice', 'stream', 'vlm']),
   rowCount: z.number().int().min(1),
   colCount: z.number().int().min(1),
   /** Leading rows that form the header (stacked headers give more than one). */
@@ -140,6 +140,20 @@ export const Table = z.object({
 });
 export type Table = z.infer<typeof Table>;
 
+const Axis = z.object({ title: Text.optional(), unit: Text.optional() });
+
+/** A chart read by a vision model from a figure: its type, axes and series of points. */
+export const Chart = z.object({
+  id: z.string().min(1),
+  chartType: z.enum(['bar', 'line', 'pie', 'scatter', 'area', 'other']),
+  title: Text.optional(),
+  xAxis: Axis,
+  yAxis: Axis,
+  series: z.array(z.object({ name: Text, points: z.array(z.object({ x: Text, y: z.number().finite() })) })),
+  provenance: Provenance,
+});
+export type Chart = z.infer<typeof Chart>;
+
 /** Which engine read a page's text: its PDF text layer, OCR, a vision model, or none (nothing to read, or OCR off). */
 export const PageEngine = z.enum(['pdf-text', 'ocr', 'vlm', 'none']);
 export type PageEngine = z.infer<typeof PageEngine>;
@@ -152,16 +166,16 @@ export const PageRead = z.object({
   engine: z.string().min(1),
   engineVersion: z.string().min(1),
   model: z.string().min(1),
-  /** sha256 of the model file. */
-  modelSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** sha256 of the model file (absent for a model served elsewhere whose file folio was not given). */
+  modelSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   /** Clockwise quarter turns applied to the page image to read it upright; boxes are in that frame. */
   rotation: Quarter,
   /** Degrees of skew straightened after the quarter turns (clockwise positive). */
   skew: z.number().finite(),
   /** Resolution the page image was read at. */
   dpi: z.number().positive(),
-  /** Mean word confidence, 0..1. */
-  confidence: z.number().min(0).max(1),
+  /** Mean word confidence, 0..1 (absent for a vision model, which gives none). */
+  confidence: z.number().min(0).max(1).optional(),
   words: z.number().int().min(0),
   /** The page's text layer was kept where it has words, and the engine's words added beside them. */
   merged: z.boolean().optional(),
@@ -206,6 +220,8 @@ export const Document = z
     pageCount: z.number().int().min(0),
     pages: z.array(Page),
     tables: z.array(Table),
+    /** Charts read from figures (by a vision model); absent when none were read. */
+    charts: z.array(Chart).optional(),
     warnings: z.array(z.object({ code: z.string(), message: z.string(), page: z.number().int().optional() })),
   })
   .superRefine((doc, ctx) => {

@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   not_found: 'the source does not exist',
   model_missing: 'the OCR or vision model file does not exist',
   model_invalid: 'the OCR or vision model file is damaged or of the wrong kind',
+  model_failed: 'the vision model gave no valid answer after its retries (invalid or truncated JSON, time-out, server error)',
+  unsupported_task: 'the engine cannot do the task asked of it',
   invalid_document: 'the extracted Document failed schema validation',
   db_error: 'the database rejected the write',
   internal: 'an unexpected internal error',

@@ -62,11 +62,11 @@ describe('reading scans', () => {
     assert.equal(page.needsOcr, true);
     assert.equal(page.reader?.engine, 'tesseract');
     assert.match(page.reader!.model, /^eng/);
-    assert.match(page.reader!.modelSha256, /^[0-9a-f]{64}$/);
+    assert.match(page.reader!.modelSha256 ?? "", /^[0-9a-f]{64}$/);
     assert.equal(page.reader!.rotation, 0);
     // Read at the scan's own resolution (200 dpi), not drawn larger.
     assert.equal(page.reader!.dpi, 200);
-    assert.ok(page.reader!.confidence > 0.8, `confidence ${page.reader!.confidence}`);
+    assert.ok((page.reader!.confidence ?? 0) > 0.8, `confidence ${page.reader!.confidence}`);
     assert.deepEqual([page.width, page.height], [612, 792]);
     for (const b of page.blocks.filter((x) => x.type !== 'figure')) {
       assert.equal(b.provenance.engine, 'ocr');

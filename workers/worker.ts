@@ -23,6 +23,7 @@ import { handleIngest, type HandleContext, type Handled } from '../pipelines/han
 import { failSplit, handlePages } from '../pipelines/fanout.ts';
 import { ExtractPool } from '../pipelines/pool.ts';
 import { SerialQueue } from '../pipelines/serial.ts';
+import { startVlm, type RunConfig } from '../pipelines/vlm.ts';
 import { asFolioError, type ErrorCode } from '../schemas/errors.ts';
 import { ensureTopics, kafkaClient, topicNames, type Topics } from './kafka.ts';
 import { serveMetrics, workerMetrics, type WorkerMetrics } from './metrics.ts';
@@ -202,7 +203,7 @@ export async function startWorker(cfg: Config, { log, onReady }: WorkerOptions):
     for (const c of closers.reverse()) await c().catch((err: Error) => log.warn({ err: err.message }, 'closing'));
   };
   try {
-    if (cfg.engine !== 'text') {
+    if (cfg.engine !== 'text' && cfg.engine !== 'vlm') {
       try {
         loadOcrModel(cfg.ocrModel);
       } catch (err) {
@@ -210,16 +211,20 @@ export async function startWorker(cfg: Config, { log, onReady }: WorkerOptions):
         log.error({ code: e.code }, `${e.message}: documents that need OCR will fail with ${e.code}`);
       }
     }
+    // The vision model, when configured: checked and started (llama-server) before any message.
+    const vlm = await startVlm(cfg, { onLog: (line) => log.debug({ llama: line }), onBuild: (p) => log.info({ stage: p.stage, percent: p.percent }, 'building llama-server') });
+    if (vlm) closers.push(() => vlm.close());
+    const run: RunConfig = vlm ? { ...cfg, vlm: vlm.settings } : cfg;
     const blobs = new BlobStore(cfg.blobDir ?? path.join(cfg.dataDir, 'blobs'));
     const threads = workerCount(cfg);
-    const pool = new ExtractPool(threads, { ...cfg, blobDir: blobs.dir });
+    const pool = new ExtractPool(threads, { ...run, blobDir: blobs.dir });
     closers.push(() => pool.close());
     // Database work one statement at a time, lookups first, as in `folio process`: a message's
     // "stored already?" never waits behind other documents' writes, and the writes do not take
     // the cores from the extraction threads all at once.
     const dbQueue = new SerialQueue();
     const ctx: HandleContext = {
-      cfg,
+      cfg: run,
       db: database,
       pool,
       blobs,
