@@ -16,7 +16,7 @@ import { processInputs, type Summary } from '../pipelines/process.ts';
 import { listModels, startVlm, type VlmHooks } from '../pipelines/vlm.ts';
 import { ensureServer } from '../extractors/engines/llama-server.ts';
 import { taskJsonSchema, VLM_TASKS } from '../schemas/vlm.ts';
-import { extractWithSchema } from '../pipelines/schema-extract.ts';
+import { extractWithSchema, storeExtraction } from '../pipelines/schema-extract.ts';
 import { IngestOptions, MESSAGE_SCHEMAS, messageJsonSchema, type MessageKind } from '../schemas/messages.ts';
 
 interface CommonFlags {
@@ -150,7 +150,8 @@ common(
     .addOption(engineOption())
     .option('--ocr-model <file>', 'Tesseract model (.traineddata[.gz]) instead of the English one installed with folio')
     .option('--ocr-dpi <n>', 'resolution PDF pages are rendered at for OCR')
-    .option('--schema <file>', 'fill this JSON Schema from the document with the model (the extract task) and print the JSON')),
+    .option('--schema <file>', 'fill this JSON Schema from the document with the model (the extract task) and print the JSON')
+    .option('--store', 'with --schema: also keep the result in the database (table extractions)')),
 ).action(async (file: string, flags: CommonFlags & Record<string, unknown>) => {
   const cfg = { ...config(flags), render: 'none' as const };
   const log = pino({ level: cfg.logLevel, base: undefined }, pino.destination(2));
@@ -158,7 +159,8 @@ common(
   const input = { bytes, uri: `file://${path.resolve(file)}`, name: path.basename(file) };
   if (flags.schema) {
     const got = await extractWithSchema(input, String(flags.schema), cfg, vlmHooks(log));
-    process.stdout.write(JSON.stringify(got, null, 2) + '\n');
+    const id = flags.store ? await withDb(cfg, (db) => storeExtraction(db, got)) : undefined;
+    process.stdout.write(JSON.stringify(id ? { id, ...got } : got, null, 2) + '\n');
     return;
   }
   const vlm = await startVlm(cfg, vlmHooks(log));

@@ -218,6 +218,30 @@ export const charts = pgTable(
   (t) => [uniqueIndex('charts_document_key_uq').on(t.documentId, t.chartKey)],
 );
 
+/** One row per `folio extract --schema --store`: a user's JSON Schema filled from a document by a model. */
+export const extractions = pgTable(
+  'extractions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** The stored document with the same bytes, when there is one. */
+    documentId: uuid('document_id').references(() => documents.id, { onDelete: 'set null' }),
+    sha256: text('sha256').notNull(),
+    filename: text('filename').notNull(),
+    /** The schema's file name, and the sha256 of its text. */
+    schemaName: text('schema_name').notNull(),
+    schemaSha256: text('schema_sha256').notNull(),
+    data: jsonb('data').notNull(),
+    engine: text('engine').notNull(),
+    engineVersion: text('engine_version').notNull(),
+    model: text('model').notNull(),
+    modelSha256: text('model_sha256'),
+    pages: jsonb('pages').$type<number[]>().notNull(),
+    ms: integer('ms').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('extractions_sha256_idx').on(t.sha256), index('extractions_document_idx').on(t.documentId)],
+);
+
 export type DocumentRow = typeof documents.$inferSelect;
 export type PageRow = typeof pages.$inferSelect;
 export type BlockRow = typeof blocks.$inferSelect;

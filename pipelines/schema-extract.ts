@@ -21,9 +21,15 @@ import { describeSource, extractDocument, type Input } from './extract.ts';
 import { toMarkdown } from './markdown.ts';
 import { startVlm, vlmClient, type VlmHooks } from './vlm.ts';
 import sharp from 'sharp';
+import { and, desc, eq } from 'drizzle-orm';
+import { sha256 } from '../db/blobs.ts';
+import type { Database } from '../db/client.ts';
+import { documents, extractions } from '../db/schema.ts';
 
 export interface SchemaResult {
   schema: string;
+  /** sha256 of the schema file's text. */
+  schemaSha256: string;
   source: { name: string; sha256: string };
   data: unknown;
   provenance: { engine: 'llm' | 'vlm' | 'remote'; engineVersion: string; model: string; modelSha256?: string; pages: number[] };
@@ -67,7 +73,7 @@ export async function extractWithSchema(input: Input, schemaFile: string, cfg: C
   const doc = await extractDocument(input, { ...cfg, engine: 'text', render: 'none' });
   const textPages = doc.pages.filter((p) => p.engine === 'pdf-text').map((p) => p.number);
   const bornDigital = doc.pages.length > 0 && textPages.length === doc.pages.length;
-  const base = { schema: path.basename(schemaFile), source: { name: source.name, sha256: source.sha256 } };
+  const base = { schema: path.basename(schemaFile), schemaSha256: sha256(fs.readFileSync(schemaFile)), source: { name: source.name, sha256: source.sha256 } };
   if (bornDigital) {
     const spec = cfg.llmModel ?? cfg.vlmModel;
     if (!spec) throw new FolioError('model_missing', 'extract --schema on a born-digital document needs a language model: set FOLIO_LLM_MODEL (or FOLIO_VLM_MODEL)');
@@ -112,6 +118,34 @@ async function pageImages(input: Input, mime: string, cfg: Config, profile: Para
   const raw = await sharp(input.bytes, { limitInputPixels: cfg.maxPixels }).autoOrient().removeAlpha().raw().toBuffer({ resolveWithObject: true });
   images.push((await toModelImage({ data: raw.data, width: raw.info.width, height: raw.info.height, channels: raw.info.channels as 3, scale: 1 }, profile)).image);
   return { images, pages: [1] };
+}
+
+/** Keep a result in the database (`extractions`), linked to the stored document of the same bytes if there is one; returns its id. */
+export async function storeExtraction(database: Database, r: SchemaResult): Promise<string> {
+  const [doc] = await database.db
+    .select({ id: documents.id })
+    .from(documents)
+    .where(and(eq(documents.sha256, r.source.sha256), eq(documents.status, 'done')))
+    .orderBy(desc(documents.createdAt))
+    .limit(1);
+  const [row] = await database.db
+    .insert(extractions)
+    .values({
+      documentId: doc?.id ?? null,
+      sha256: r.source.sha256,
+      filename: r.source.name,
+      schemaName: r.schema,
+      schemaSha256: r.schemaSha256,
+      data: r.data,
+      engine: r.provenance.engine,
+      engineVersion: r.provenance.engineVersion,
+      model: r.provenance.model,
+      modelSha256: r.provenance.modelSha256 ?? null,
+      pages: r.provenance.pages,
+      ms: r.ms,
+    })
+    .returning({ id: extractions.id });
+  return row!.id;
 }
 
 /** A language model run in this process (node-llama-cpp), its output constrained by the schema's grammar. */

@@ -8,7 +8,7 @@ const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 /** Per-document options a producer may set; the worker's configuration fills in the rest. */
 export const IngestOptions = z
   .object({
-    engine: z.enum(['auto', 'text', 'ocr']).optional(),
+    engine: z.enum(['auto', 'text', 'ocr', 'vlm']).optional(),
     password: z.string().optional(),
     ocrDpi: z.number().int().positive().optional(),
   })

@@ -210,6 +210,18 @@ describe('the managed llama-server', () => {
     assert.equal(text.provenance.model, 'tiny.gguf');
     assert.match(text.provenance.engineVersion, /^node-llama-cpp@3\./);
     assert.deepEqual(text.provenance.pages, [1]);
+    // The command, storing its result.
+    const pdfFile = await tmp.write('letter.pdf', letter.pdf);
+    const env = { ...process.env, FOLIO_LLM_MODEL: models.text, FOLIO_VLM_TEMPERATURE: '1', FOLIO_VLM_MAX_TOKENS: '512', FOLIO_LOG_LEVEL: 'silent', FOLIO_DATA_DIR: tmp.join('data') };
+    const cli = spawnSync(process.execPath, ['bin/folio.js', 'extract', pdfFile, '--schema', schemaFile, '--store'], { encoding: 'utf8', env });
+    assert.equal(cli.status, 0, cli.stderr);
+    const printed = JSON.parse(cli.stdout) as { id: string; data: unknown; schemaSha256: string };
+    assert.ok(check(printed.data), JSON.stringify(check.errors));
+    const q = spawnSync(process.execPath, ['bin/folio.js', 'query', 'select id::text, schema_name, engine, model, data from extractions', '--json'], { encoding: 'utf8', env });
+    assert.equal(q.status, 0, q.stderr);
+    const stored = JSON.parse(q.stdout) as { id: string; schema_name: string; engine: string; model: string; data: unknown }[];
+    assert.deepEqual(stored.map((r) => [r.id, r.schema_name, r.engine, r.model]), [[printed.id, 'invoice.json', 'llm', 'tiny.gguf']]);
+    assert.deepEqual(stored[0]!.data, printed.data);
     const image = await extractWithSchema({ bytes: new Uint8Array(photo), uri: 'mem://photo.jpg', name: 'photo.jpg' }, schemaFile, vlmConfig({ vlmUrl: rt.settings.url, vlmModel: undefined, vlmMmproj: undefined }));
     assert.ok(check(image.data), JSON.stringify(check.errors));
     assert.equal(image.provenance.engine, 'remote');
@@ -225,7 +237,7 @@ function stubServer(script: Record<'page' | 'table' | 'chart', ('ok' | 'invalid'
   const answers = {
     page: { blocks: [
       { type: 'title', box: { x0: 100, y0: 50, x1: 900, y1: 100 }, text: 'Quarterly report' },
-      { type: 'paragraph', box: { x0: 100, y0: 120, x1: 900, y1: 300 }, text: 'Sales rose in every region.\nNorth led.' },
+      { type: 'paragraph', box: { x0: 100, y0: 120, x1: 900, y1: 300 }, text: 'Sales rose in every region.\nNorth led \ud83d (a lone surrogate and a NUL\u0000 a model may escape).' },
       { type: 'table', box: { x0: 100, y0: 320, x1: 900, y1: 600 }, text: '' },
       { type: 'figure', box: { x0: 100, y0: 620, x1: 900, y1: 950 }, text: '' },
     ] },
@@ -295,6 +307,7 @@ describe('a remote endpoint that misbehaves', () => {
       assert.match(w!.message, /after 2 tries/);
       assert.equal(doc.pages[0]!.blocks.length, 0, 'nothing of the failed page is stored');
       assert.deepEqual(doc.pages[1]!.blocks.map((b) => b.type), ['title', 'paragraph', 'table', 'figure']);
+      assert.match(doc.pages[1]!.blocks[1]!.text, /North led \ufffd \(a lone surrogate and a NUL a model may escape\)/);
       // The table task's cells are rows in SQL, under their header.
       const rows = await db.query(`select r.data->>'Region' as region, r.values->>'Sales' as sales from table_rows r order by r.row_no`);
       assert.deepEqual(rows.rows.map((r) => [r.region, Number(r.sales)]), [['North', 1200], ['South', 950]]);

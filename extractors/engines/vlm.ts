@@ -251,7 +251,7 @@ export class VlmClient {
     if (choice?.finish_reason === 'length') throw new TryError(`the answer was cut off at ${s.maxTokens} tokens (FOLIO_VLM_MAX_TOKENS)`, true);
     let value: unknown;
     try {
-      value = JSON.parse(content);
+      value = clean(JSON.parse(content));
     } catch {
       throw new TryError(`the answer is not valid JSON: ${JSON.stringify(content.slice(0, 80))}`, true);
     }
@@ -259,6 +259,19 @@ export class VlmClient {
     if ('error' in checked) throw new TryError(`the answer does not match the task's schema: ${checked.error}`, true);
     return { value: checked.ok, ...(reply.usage ? { usage: reply.usage } : {}) };
   }
+}
+
+/**
+ * Every string of an answer made storable: a JSON answer may escape characters PostgreSQL
+ * refuses (NUL) or cannot hold in jsonb (a lone UTF-16 surrogate, `\ud83d` without its pair).
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+function clean(v: unknown): unknown {
+  if (typeof v === 'string') return v.replace(LONE_SURROGATE, '\ufffd').replace(/\u0000/g, '');
+  if (Array.isArray(v)) return v.map(clean);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [clean(k) as string, clean(x)]));
+  return v;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

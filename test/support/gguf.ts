@@ -139,6 +139,12 @@ export interface TextModelOptions {
   /** Leave these tensors out (to make a broken model). */
   omit?: string[];
   name?: string;
+  /**
+   * Shift how likely a JSON string (`"`) and an array (`]`) end, e.g. `{ string: 0.05, array:
+   * -0.05 }`: answers of the hundreds of tokens a real model writes for a page, instead of an
+   * empty list or runaway strings (benchmarks).
+   */
+  closeBias?: { string?: number; array?: number };
 }
 
 /**
@@ -187,6 +193,8 @@ export function makeTextModel(file: string, o: TextModelOptions = {}): void {
   const out = rand([E, V], next);
   const printable = (t: number) => t >= 0x20 && t <= 0x7e;
   for (let t = 0; t < V; t++) out[t * E] = printable(t) ? 0 : -4;
+  if (o.closeBias?.string) out[0x22 * E] = o.closeBias.string;
+  if (o.closeBias?.array) out[0x5d * E] = o.closeBias.array;
   const tensors: Tensor[] = [
     { name: 'token_embd.weight', dims: [E, V], data: embd },
     { name: 'output_norm.weight', dims: [E], data: ones(E) },
