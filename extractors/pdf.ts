@@ -98,7 +98,8 @@ export async function readPdf(bytes: Uint8Array, opts: ExtractOptions, range?: {
     if (vlmAll && !client) throw new FolioError('model_missing', 'engine vlm needs a vision model: set FOLIO_VLM_MODEL (and FOLIO_VLM_MMPROJ) or FOLIO_VLM_URL');
     const ocrOn = !!opts.ocr && opts.engine !== 'text' && !vlmAll;
     // Pages the vision model reads (or adds charts and tables to) are in flight while the next
-    // pages render, up to vlmParallel at once: the server decodes them side by side.
+    // pages render: one more than the server's slots, so that a slot that frees up finds the
+    // next page drawn and sent already (the server queues it meanwhile).
     const modelJobs: Promise<void>[] = [];
     let fatal: unknown;
     const parallel = Math.max(1, opts.vlmParallel ?? 4);
@@ -120,7 +121,7 @@ export async function readPdf(bytes: Uint8Array, opts: ExtractOptions, range?: {
           },
         ),
       );
-      if (modelJobs.length >= parallel) await modelJobs.shift();
+      if (modelJobs.length > parallel) await modelJobs.shift();
       if (fatal) throw fatal;
     };
     // A page's decoded images are dropped one page late: an image the next page shows too (a
