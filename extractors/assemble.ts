@@ -71,11 +71,11 @@ export function assemblePages(read: ReadPage[], warnings: Extraction['warnings']
 function documentCharts(read: ReadPage[]): Chart[] {
   const out: Chart[] = [];
   for (const r of read) {
-    for (const { bbox, answer: a } of r.charts ?? []) {
+    for (const { bbox, answer: a, prov } of r.charts ?? []) {
       if (a.chartType === 'not_a_chart') continue;
       const opt = (s: string) => (s.trim() ? s.trim() : undefined);
       const axis = (x: { title: string; unit: string }) => ({ ...(opt(x.title) ? { title: opt(x.title) } : {}), ...(opt(x.unit) ? { unit: opt(x.unit) } : {}) });
-      const { engine, engineVersion, model } = r.prov;
+      const { engine, engineVersion, model } = prov ?? r.prov;
       out.push({
         id: `c${out.length + 1}`,
         chartType: a.chartType,
@@ -113,7 +113,7 @@ function documentTables(read: ReadPage[], ordered: ReturnType<typeof classifyDoc
   const tables: Table[] = [];
   for (const a of assembled) {
     a.caption ??= captionNear(a.regions[0]!, read, ordered);
-    const t = toTable(a, provOf.get(a.regions[0]!.page)!);
+    const t = toTable(a, a.prov ?? provOf.get(a.regions[0]!.page)!);
     const problem = tableProblem(t);
     if (problem) {
       warnings.push({ code: 'table_dropped', message: `table on page ${a.regions[0]!.page} dropped: ${problem}`, page: a.regions[0]!.page });

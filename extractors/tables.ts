@@ -34,6 +34,8 @@ export interface PageTable {
   caption?: string;
   /** Header rows as the reader gave them (a vision model); found from the cells otherwise. */
   headerRows?: number;
+  /** Who read the table, when not the reader of its page (a vision model asked about a table OCR found). */
+  prov?: { engine: 'pdf-text' | 'pdf-image' | 'image' | 'ocr' | 'vlm' | 'remote'; engineVersion: string; model?: string };
 }
 
 const TOL = 2;
@@ -1061,6 +1063,7 @@ export interface AssembledTable {
   /** Page-table keys that make up this table. */
   keys: string[];
   caption?: string;
+  prov?: PageTable['prov'];
 }
 
 const looksNumeric = (t: string) => /^[-+(−–]?[$€£¥]?\s?\d[\d.,\s]*%?\)?$/.test(t.trim());
@@ -1149,6 +1152,7 @@ export function assembleTables(placed: PlacedTable[]): AssembledTable[] {
       rows: t.rows,
       cols: t.cols,
       headerRows: t.headerRows ?? headerRowCount(t.rows, t.cols, t.cells),
+      ...(t.prov ? { prov: t.prov } : {}),
       regions: [{ page: p.page, bbox: t.bbox }],
       rowPages: Array.from({ length: t.rows }, () => p.page),
       cells: t.cells.map((c) => ({ ...c, page: p.page })),

@@ -17,6 +17,8 @@ import type { ModelProfile, TaskImage, VlmClient } from './engines/vlm.ts';
 export interface PageChart {
   bbox: BBox;
   answer: ChartAnswer;
+  /** The model that read it (the page may have been read another way). */
+  prov?: PageTable['prov'];
 }
 
 /** An image as the model gets it: scaled to its limit, encoded once. */
@@ -218,6 +220,8 @@ export async function vlmReadPage(img: PageImage, n: number, client: VlmClient, 
   };
 }
 
+const provOf = (c: VlmClient): NonNullable<PageTable['prov']> => ({ engine: c.info.kind, engineVersion: c.info.version, model: c.info.model });
+
 /** Figures worth asking about: at least 2% of the page (not icons, rules or logos). */
 function chartCandidates(r: ReadPage): RawBlock[] {
   const area = r.layout.width * r.layout.height;
@@ -245,7 +249,7 @@ export async function enrichPage(r: ReadPage, img: PageImage, n: number, client:
         encode(m.raw, crop)
           .then((image) => client.task('chart', image, { signal: opts.signal, what: `page ${n}, figure` }))
           .then((c) => {
-            if (c.value.chartType !== 'not_a_chart') (r.charts ??= []).push({ bbox: fig.bbox, answer: c.value });
+            if (c.value.chartType !== 'not_a_chart') (r.charts ??= []).push({ bbox: fig.bbox, answer: c.value, prov: provOf(client) });
           }),
       );
     }
@@ -259,7 +263,7 @@ export async function enrichPage(r: ReadPage, img: PageImage, n: number, client:
           .then((image) => client.task('table', image, { signal: opts.signal, what: `page ${n}, table` }))
           .then((a) => {
             const table = tableFromAnswer(a.value, t.table.bbox);
-            if (table) t.table = table;
+            if (table) t.table = { ...table, prov: provOf(client) };
           }),
       );
     }

@@ -285,6 +285,41 @@ async function twoPageScan(): Promise<Uint8Array> {
   return out.save();
 }
 
+describe('auto with a vision model configured', () => {
+  test('a born-digital figure is read as a chart, a table on a scan is read again by the model; text stays with the text layer and OCR', async (t) => {
+    const tmp = await tmpDirFor(t);
+    const db = await backends[0]!.open();
+    t.after(() => db.close());
+    const stub = stubServer({ page: ['ok'], table: ['ok'], chart: ['ok'] });
+    const url = await stub.start();
+    t.after(() => stub.stop());
+    // A report page: a paragraph of text and a picture (a chart) under it.
+    const doc = await PDFDocument.create();
+    const page = doc.addPage([612, 792]);
+    page.drawText('Revenue grew in every quarter of the year.', { x: 72, y: 700, size: 12 });
+    const chart = await sharp({ create: { width: 400, height: 260, channels: 3, background: '#ffffff' } })
+      .composite([0, 1, 2, 3].map((i) => ({ input: { create: { width: 50, height: 60 + 40 * i, channels: 3 as const, background: '#3060c0' } }, left: 40 + 90 * i, top: 240 - 60 - 40 * i })))
+      .png()
+      .toBuffer();
+    page.drawImage(await doc.embedPng(chart), { x: 72, y: 300, width: 400, height: 260 });
+    await tmp.write('in/report.pdf', await doc.save());
+    const { tablePage } = await import('./fixtures/scans.ts');
+    await tmp.write('in/table-scan.pdf', await imageOnlyPdf(await render((await tablePage()).pdf, 200)));
+    const run = await processInputs([tmp.join('in')], loadConfig({ logLevel: 'silent', workers: 1, vlmUrl: url, vlmModelName: 'stub', dataDir: tmp.join('data') }, {}), db);
+    assert.equal(run.done, 2, JSON.stringify(run.outcomes));
+    assert.ok(!stub.seen.some((s) => s.startsWith('page:')), 'no page goes to the model whole');
+    const pages = await db.query(`select d.filename, p.engine from pages p join documents d on d.id = p.document_id order by d.filename`);
+    assert.deepEqual(pages.rows.map((r) => [r.filename, r.engine]), [['report.pdf', 'pdf-text'], ['table-scan.pdf', 'ocr']]);
+    const charts = await db.query(`select d.filename, c.chart_type, c.engine, c.model from charts c join documents d on d.id = c.document_id`);
+    // Each answer carries the model as its provenance, whatever read the rest of its page.
+    assert.deepEqual(charts.rows.map((r) => [r.filename, r.chart_type, r.engine, r.model]), [['report.pdf', 'bar', 'remote', 'stub']]);
+    const tables = await db.query(`select d.filename, t.method, t.caption, t.engine, t.model from tables t join documents d on d.id = t.document_id`);
+    assert.deepEqual(tables.rows.map((r) => [r.filename, r.method, r.caption, r.engine, r.model]), [['table-scan.pdf', 'vlm', 'Table 1: Sales', 'remote', 'stub']]);
+    const version = await db.query(`select distinct pipeline_version from documents`);
+    assert.match(String(version.rows[0]!.pipeline_version), /\+vlm=stub$/);
+  });
+});
+
 describe('a remote endpoint that misbehaves', () => {
   for (const bad of ['invalid', 'hang', 'error'] as const) {
     test(`${bad === 'invalid' ? 'invalid JSON' : bad === 'hang' ? 'no answer in time' : 'HTTP 500'}: retried, then recorded on its page; the rest of the document is stored`, async (t) => {
