@@ -15,7 +15,7 @@ import {
   type TypedValue,
 } from '../schemas/document.ts';
 import type { Database, Db } from './client.ts';
-import { blocks, charts, documents, pages, tableCells, tables, type DocumentRow, type TableCellRow, type TableRow } from './schema.ts';
+import { blocks, charts, documents, frames, pages, tableCells, tables, type DocumentRow, type TableCellRow, type TableRow } from './schema.ts';
 
 const CHUNK = 5000;
 
@@ -148,6 +148,12 @@ export async function persistDocument(database: Database, doc: Document, { blob,
         model: c.provenance.model ?? null,
       })),
     );
+    const imageOf = new Map(doc.pages.map((p) => [p.number, p.image]));
+    await insertChunked(
+      db,
+      frames,
+      (doc.frames ?? []).map((f, i) => ({ id: crypto.randomUUID(), documentId, frameNo: i, pageNo: f.page, t: f.time, hash: f.hash, image: imageOf.get(f.page) ?? null })),
+    );
     return { documentId, inserted: true };
   });
 }
@@ -278,7 +284,7 @@ function tableFromRows(t: TableRow, cells: TableCellRow[]): Table {
  * times faster on PGlite, where binding thousands of parameters dominates. The server's cost is
  * then parsing that JSON, so nulls are left out of it: a missing key reads as NULL.
  */
-async function insertChunked(db: Db, table: typeof pages | typeof blocks | typeof tables | typeof tableCells | typeof charts, rows: Record<string, unknown>[]): Promise<void> {
+async function insertChunked(db: Db, table: typeof pages | typeof blocks | typeof tables | typeof tableCells | typeof charts | typeof frames, rows: Record<string, unknown>[]): Promise<void> {
   if (rows.length === 0) return;
   const columns = Object.entries(getTableColumns(table)).filter(([key]) => rows.some((r) => r[key] !== undefined));
   const names = columns.map(([, c]) => `"${c.name}"`).join(', ');
@@ -361,6 +367,7 @@ export async function loadDocument(database: Database, idOrPrefix: string): Prom
   const cellsOf = new Map<string, TableCellRow[]>(tableRows.map((t) => [t.id, []]));
   for (const c of cellRows) cellsOf.get(c.tableId)!.push(c);
   const chartRows = await database.db.select().from(charts).where(eq(charts.documentId, d.id)).orderBy(asc(charts.chartNo));
+  const frameRows = await database.db.select().from(frames).where(eq(frames.documentId, d.id)).orderBy(asc(frames.frameNo));
   const doc: Document = {
     schemaVersion: SCHEMA_VERSION,
     pipelineVersion: d.pipelineVersion,
@@ -383,6 +390,7 @@ export async function loadDocument(database: Database, idOrPrefix: string): Prom
           })),
         }
       : {}),
+    ...(frameRows.length ? { frames: frameRows.map((f) => ({ page: f.pageNo, time: f.t, hash: f.hash })) } : {}),
     pages: pageRows.map((p) => ({
       number: p.pageNo,
       width: p.width,

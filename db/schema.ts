@@ -218,6 +218,28 @@ export const charts = pgTable(
   (t) => [uniqueIndex('charts_document_key_uq').on(t.documentId, t.chartKey)],
 );
 
+/** One row per kept frame of a video: its time, hash and image; its blocks and tables are on page page_no. */
+export const frames = pgTable(
+  'frames',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    documentId: uuid('document_id')
+      .notNull()
+      .references(() => documents.id, { onDelete: 'cascade' }),
+    /** Position in Document.frames (0-based). */
+    frameNo: integer('frame_no').notNull(),
+    /** The page the frame was read into (blocks.page_no, tables.page). */
+    pageNo: integer('page_no').notNull(),
+    /** Seconds from the start of the video. */
+    t: doublePrecision('t').notNull(),
+    /** 64-bit perceptual hash (difference hash), hex. */
+    hash: text('hash').notNull(),
+    /** Blob key (sha256) of the frame's image, when stored (the page's image). */
+    image: text('image'),
+  },
+  (t) => [uniqueIndex('frames_document_no_uq').on(t.documentId, t.frameNo), index('frames_document_page_idx').on(t.documentId, t.pageNo)],
+);
+
 /** One row per `folio extract --schema --store`: a user's JSON Schema filled from a document by a model. */
 export const extractions = pgTable(
   'extractions',

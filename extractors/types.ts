@@ -41,6 +41,8 @@ export interface ExtractOptions {
   ocr?: () => Promise<PageEngine>;
   /** Resolution pages are rendered at for OCR (default 300). */
   ocrDpi?: number;
+  /** How videos are sampled (extractors/video.ts). */
+  video?: { fps?: number; scene?: number; maxFrames?: number; maxSeconds?: number };
   /** Abort signal: the pipeline's time limit. */
   signal?: AbortSignal;
 }
@@ -51,6 +53,8 @@ export interface Extraction {
   tables?: Table[];
   /** Charts a vision model read from figures. */
   charts?: Chart[];
+  /** A video's kept frames: the page each was read into, and its time. */
+  frames?: { page: number; time: number; hash: string }[];
   title?: string;
   metadata: Record<string, string>;
   warnings: { code: string; message: string; page?: number }[];

@@ -10,6 +10,7 @@ import type { IngestOptions } from '../schemas/messages.ts';
 import { sha256 } from '../db/blobs.ts';
 import { ocrEngine } from '../extractors/engines/index.ts';
 import { extractImage } from '../extractors/image.ts';
+import { extractVideo } from '../extractors/video.ts';
 import { assemblePdf, readPdf, type PdfRead } from '../extractors/pdf.ts';
 import type { ExtractOptions, Extraction, ImageSink } from '../extractors/types.ts';
 import { mimeFromName, sniff } from './sniff.ts';
@@ -78,6 +79,10 @@ export type ExtractConfig = Pick<Config, 'maxPages' | 'maxPixels' | 'maxBytes' |
   vlm?: VlmSettings;
   vlmParallel?: number;
   vlmDpi?: number;
+  videoFps?: number;
+  sceneThreshold?: number;
+  maxFrames?: number;
+  maxVideoSeconds?: number;
 };
 
 /** The source record of an input, before anything is parsed: used for failures too. */
@@ -142,7 +147,7 @@ export async function extractJob(
       const start = JSON.stringify(Buffer.from(input.bytes.subarray(0, 16)).toString('latin1'));
       throw new FolioError('not_a_pdf', `${input.name} is labelled a PDF but its bytes are not one (they start with ${start})`);
     }
-    throw new FolioError('unsupported_type', `${input.name}: not a PDF, PNG, JPEG, WebP, TIFF or GIF file`);
+    throw new FolioError('unsupported_type', `${input.name}: not a PDF, PNG, JPEG, WebP, TIFF, GIF or video (MP4, MOV, WebM, MKV, AVI) file`);
   }
   if (claimed && claimed !== found.mime) {
     warnings.push({ code: 'mislabeled', message: `${input.name} is labelled ${claimed} but is ${found.mime}; read as ${found.mime}` });
@@ -160,6 +165,7 @@ export async function extractJob(
     ocr: () => ocrEngine(cfg.ocrModel),
     ocrDpi: cfg.ocrDpi,
     ...(cfg.vlm ? { vlm: () => vlmClient(cfg.vlm!), vlmParallel: cfg.vlmParallel, vlmDpi: cfg.vlmDpi } : {}),
+    video: { fps: cfg.videoFps, scene: cfg.sceneThreshold, maxFrames: cfg.maxFrames, maxSeconds: cfg.maxVideoSeconds },
     storeImage: extra.storeImage,
     signal: extra.signal,
   };
@@ -171,7 +177,8 @@ export async function extractJob(
     // The document's own warnings travel with its first pages.
     if (input.pages) return { part: read.from === 1 ? { ...read, warnings: [...warnings, ...read.warnings] } : read };
     ex = assemblePdf([read]);
-  } else ex = await extractImage(input.bytes, opts);
+  } else if (found.kind === 'video') ex = await extractVideo(input.bytes, opts);
+  else ex = await extractImage(input.bytes, opts);
   const doc = toDocument(source, cfg, ex, warnings);
   return { doc: extra.validate === false ? doc : validateDocument(doc) };
 }
@@ -192,6 +199,7 @@ function toDocument(source: Document['source'], cfg: Pick<ExtractConfig, 'engine
     pages: ex.pages,
     tables: ex.tables ?? [],
     ...(ex.charts?.length ? { charts: ex.charts } : {}),
+    ...(ex.frames ? { frames: ex.frames } : {}),
     warnings: [...warnings, ...ex.warnings],
   };
 }

@@ -2,6 +2,7 @@
 // list items, captions, tables (GitHub Markdown tables); running headers and footers left out.
 import type { Block, Chart, Document } from '../schemas/document.ts';
 import { tableToMarkdown } from '../db/tables.ts';
+import { timecode } from '../extractors/video.ts';
 
 function paragraphText(b: Block): string {
   return b.lines
@@ -37,7 +38,11 @@ export function toMarkdown(doc: Document): string {
   const captions = new Set<string>();
   const squash = (t: string) => t.replace(/\s+/g, ' ').trim().toLowerCase();
   if (doc.title && !doc.pages.some((p) => p.blocks.some((b) => b.type === 'title'))) out.push(`# ${doc.title}`);
+  // A video is a timeline: each kept frame under its time.
+  const timeOf = new Map((doc.frames ?? []).map((f) => [f.page, f.time]));
   for (const page of doc.pages) {
+    const t = timeOf.get(page.number);
+    if (t !== undefined) out.push(`## [${timecode(t)}]`);
     const r = page.reader;
     const how = r ? ` (read by ${r.engine}, ${r.model}${r.confidence !== undefined ? `, confidence ${r.confidence}` : ''})` : page.needsOcr ? ' (image only: not read)' : '';
     out.push(`<!-- page ${page.number}${how} -->`);

@@ -1,5 +1,5 @@
 // What the bytes are, whatever the file is called.
-export type Kind = 'pdf' | 'image';
+export type Kind = 'pdf' | 'image' | 'video';
 
 export interface Sniffed {
   kind: Kind;
@@ -20,6 +20,10 @@ export function sniff(bytes: Uint8Array): Sniffed | undefined {
   if (b.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 4) === 'WEBP') return { kind: 'image', mime: 'image/webp' };
   if (b.length >= 4 && (ascii(0, 4) === 'II*\0' || ascii(0, 4) === 'MM\0*')) return { kind: 'image', mime: 'image/tiff' };
   if (b.length >= 6 && (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a')) return { kind: 'image', mime: 'image/gif' };
+  // Video containers (what is inside, even whether there is a picture, ffprobe says).
+  if (b.length >= 12 && ascii(4, 4) === 'ftyp') return { kind: 'video', mime: ascii(8, 4) === 'qt  ' ? 'video/quicktime' : 'video/mp4' };
+  if (b.length >= 4 && b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) return { kind: 'video', mime: head.includes('webm') ? 'video/webm' : 'video/x-matroska' };
+  if (b.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 4) === 'AVI ') return { kind: 'video', mime: 'video/x-msvideo' };
   return undefined;
 }
 
@@ -32,6 +36,12 @@ const EXT_MIME: Record<string, string> = {
   '.tif': 'image/tiff',
   '.tiff': 'image/tiff',
   '.gif': 'image/gif',
+  '.mp4': 'video/mp4',
+  '.m4v': 'video/mp4',
+  '.mov': 'video/quicktime',
+  '.webm': 'video/webm',
+  '.mkv': 'video/x-matroska',
+  '.avi': 'video/x-msvideo',
 };
 
 export const SUPPORTED_EXTENSIONS = Object.keys(EXT_MIME);

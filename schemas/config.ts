@@ -57,6 +57,14 @@ export const Config = z.object({
   vlmTemperature: z.coerce.number().min(0).max(2).default(0),
   /** Resolution pages are rendered at for the model, before scaling to its pixel limit. */
   vlmDpi: int(144),
+  /** Video: frames sampled per second (besides scene changes). */
+  videoFps: z.coerce.number().positive().max(30).default(1),
+  /** Video: scene-change score (0..1) that samples a frame between the regular ones (Debian's ffmpeg 5.1 needs about 0.1). */
+  sceneThreshold: z.coerce.number().min(0).max(1).default(0.1),
+  /** Video: different frames read at most per video. */
+  maxFrames: int(300),
+  /** Video: longest video read, seconds. */
+  maxVideoSeconds: int(4 * 3600),
   /** Language model for `folio extract --schema` on born-digital text (in-process); default: FOLIO_VLM_MODEL. */
   llmModel: z.string().optional(),
   /** Tesseract model file (.traineddata or .traineddata.gz); default: the English model installed with folio. */
@@ -130,6 +138,10 @@ const ENV: Record<string, keyof Config> = {
   FOLIO_VLM_TEMPERATURE: 'vlmTemperature',
   FOLIO_VLM_DPI: 'vlmDpi',
   FOLIO_LLM_MODEL: 'llmModel',
+  FOLIO_VIDEO_FPS: 'videoFps',
+  FOLIO_SCENE_THRESHOLD: 'sceneThreshold',
+  FOLIO_MAX_FRAMES: 'maxFrames',
+  FOLIO_MAX_VIDEO_SECONDS: 'maxVideoSeconds',
   FOLIO_GRAPHICS: 'graphics',
   FOLIO_WORKERS: 'workers',
   FOLIO_PDF_PASSWORD: 'password',

@@ -222,6 +222,18 @@ export const Document = z
     tables: z.array(Table),
     /** Charts read from figures (by a vision model); absent when none were read. */
     charts: z.array(Chart).optional(),
+    /** For a video: the frames kept, each read into the page it names, with its time. */
+    frames: z
+      .array(
+        z.object({
+          page: z.number().int().min(1),
+          /** Seconds from the start of the video. */
+          time: z.number().min(0),
+          /** 64-bit perceptual hash of the frame (difference hash), hex. */
+          hash: z.string().regex(/^[0-9a-f]{16}$/),
+        }),
+      )
+      .optional(),
     warnings: z.array(z.object({ code: z.string(), message: z.string(), page: z.number().int().optional() })),
   })
   .superRefine((doc, ctx) => {
