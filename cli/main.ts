@@ -6,7 +6,8 @@ import cliProgress from 'cli-progress';
 import pino from 'pino';
 import { loadConfig, type Config } from '../schemas/config.ts';
 import { documentJsonSchema } from '../schemas/document.ts';
-import { asFolioError } from '../schemas/errors.ts';
+import { asFolioError, FolioError } from '../schemas/errors.ts';
+import { cronSummary, reportMarkdown, reportPaths, runBatch, type BatchReport } from '../pipelines/batch.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { findDocument, loadDocument } from '../db/persist.ts';
 import { listTables, materializeAll, materializeTable, resolveTableKey, tableToCsv, tableToMarkdown } from '../db/tables.ts';
@@ -136,6 +137,45 @@ common(
   if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   else process.stdout.write(formatSummary(summary));
   if (summary.failed > 0) process.exitCode = 1;
+});
+
+common(
+  program
+    .command('batch')
+    .description('process a folder (or a manifest.json) of reports: changed files only, resumable, one run at a time; writes a report per run')
+    .argument('[inputs...]', 'folders, files, globs, or a manifest.json ({"files": [...]})')
+    .option('--include <globs>', 'comma-separated globs of the files to take in folders (default: every file folio reads)')
+    .option('--exclude <globs>', 'comma-separated globs to leave out')
+    .option('--max-failed <n>', 'exit code 1 when more files than this failed (default 0)', '0')
+    .option('--workers <n>', 'extraction threads (default: one per core)')
+    .option('--timeout <ms>', 'time limit per document')
+    .addOption(engineOption())
+    .option('--report-only <runId>', "write a stored run's Markdown report again from its JSON, and print its summary")
+    .option('--json', 'print the report as JSON'),
+).action(async (inputs: string[], flags: CommonFlags & Record<string, unknown>) => {
+  const cfg = config(flags);
+  const log = pino({ level: cfg.logLevel, base: undefined }, pino.destination(2));
+  if (flags.reportOnly) {
+    const p = reportPaths(cfg.dataDir, String(flags.reportOnly));
+    const r = JSON.parse(fs.readFileSync(p.json, 'utf8')) as BatchReport;
+    fs.writeFileSync(p.md, reportMarkdown(r));
+    process.stdout.write(flags.json ? JSON.stringify(r, null, 2) + '\n' : cronSummary(r, p.md));
+    return;
+  }
+  if (!inputs.length) throw new FolioError('not_found', 'folio batch needs a folder, files or a manifest.json');
+  const list = (v: unknown) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+  const tty = process.stderr.isTTY && !flags.json;
+  const bar = tty ? new cliProgress.SingleBar({ format: 'folio batch {bar} {value}/{total} files | {file}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
+  const report = await withDb(cfg, (db) =>
+    runBatch(inputs, cfg, db, { include: list(flags.include), exclude: list(flags.exclude), maxFailed: Number(flags.maxFailed) }, {
+      vlm: vlmHooks(log),
+      onStart: (total) => (bar ? bar.start(total, 0, { file: '' }) : log.info({ files: total }, 'batch')),
+      onFile: (o, done, total) => (bar ? bar.update(done, { file: path.basename(o.file) }) : log.info({ file: o.file, status: o.status, code: o.code, done, total }, o.status)),
+    }),
+  );
+  bar?.stop();
+  process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + '\n' : cronSummary(report, reportPaths(cfg.dataDir, report.runId).md));
+  if (!report.ok) process.exitCode = 1;
 });
 
 common(

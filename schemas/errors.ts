@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   unsupported_codec: 'the video is in a codec the installed ffmpeg cannot decode',
   too_long: 'a video longer than the configured limit (FOLIO_MAX_VIDEO_SECONDS)',
   ffmpeg_missing: 'ffmpeg is not installed (apt-get install ffmpeg, or FFMPEG_BIN)',
+  batch_locked: 'another batch run holds the data folder (its lock names it)',
   model_failed: 'the vision model gave no valid answer after its retries (invalid or truncated JSON, time-out, server error)',
   unsupported_task: 'the engine cannot do the task asked of it',
   invalid_document: 'the extracted Document failed schema validation',

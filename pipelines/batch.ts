@@ -1,0 +1,215 @@
+// The nightly batch: a folder of reports processed changed-only (a file whose bytes and pipeline
+// version are stored already is skipped), resumable (a run killed midway is run again: what it
+// finished is skipped, the rest is done), one run at a time per data folder (a lock that names
+// its holder; a dead holder's lock is taken over), and a report per run in JSON and Markdown.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fg from 'fast-glob';
+import type { Config } from '../schemas/config.ts';
+import { FolioError } from '../schemas/errors.ts';
+import type { Database } from '../db/client.ts';
+import { processInputs, type ProcessHooks, type Summary } from './process.ts';
+
+export interface BatchOptions {
+  /** Globs (relative to each folder) of the files to take; default: every file folio reads. */
+  include?: string[];
+  exclude?: string[];
+  /** The run fails (exit code 1) when more files than this failed. */
+  maxFailed?: number;
+}
+
+export interface BatchReport {
+  runId: string;
+  inputs: string[];
+  startedAt: string;
+  finishedAt: string;
+  seconds: number;
+  files: number;
+  processed: number;
+  unchanged: number;
+  failed: number;
+  errors: Summary['errors'];
+  pages: number;
+  pagesPerSecond: number;
+  tables: { document: string; file: string; table: string; caption?: string; rows: number; cols: number }[];
+  slowest: { file: string; ms: number; pages?: number }[];
+  failures: { file: string; code?: string; message?: string }[];
+  /** True when the failures are within maxFailed. */
+  ok: boolean;
+  pipelineVersion: string;
+}
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  runId: string;
+  startedAt: string;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Take the data folder's batch lock, or fail naming the run that holds it. A lock left by a
+ * process that is gone (killed, crashed, rebooted) is taken over.
+ */
+export function takeBatchLock(dataDir: string, runId: string): () => void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, 'batch.lock');
+  const me: LockInfo = { pid: process.pid, host: os.hostname(), runId, startedAt: new Date().toISOString() };
+  for (let tries = 0; tries < 3; tries++) {
+    try {
+      fs.writeFileSync(file, JSON.stringify(me), { flag: 'wx' });
+      return () => {
+        try {
+          const held = JSON.parse(fs.readFileSync(file, 'utf8')) as LockInfo;
+          if (held.runId === runId) fs.rmSync(file, { force: true });
+        } catch {
+          /* gone already */
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let held: LockInfo | undefined;
+      try {
+        held = JSON.parse(fs.readFileSync(file, 'utf8')) as LockInfo;
+      } catch {
+        /* half-written or unreadable: treated as stale */
+      }
+      if (held && (held.host !== me.host || alive(held.pid))) {
+        throw new FolioError('batch_locked', `batch run ${held.runId} (pid ${held.pid} on ${held.host}, since ${held.startedAt}) holds ${file}`);
+      }
+      // Stale: its process is gone. Removed and taken (another taker racing us gets EEXIST).
+      fs.rmSync(file, { force: true });
+    }
+  }
+  throw new FolioError('batch_locked', `could not take ${file}`);
+}
+
+/** The files of a batch: folders walked with the include/exclude globs, files and globs as given, a manifest's list. */
+export async function batchFiles(inputs: string[], o: BatchOptions): Promise<string[]> {
+  const out: string[] = [];
+  for (const input of inputs) {
+    if (input.endsWith('.json') && fs.existsSync(input) && fs.statSync(input).isFile()) {
+      // A manifest: {"files": ["a.pdf", ...]} or ["a.pdf", ...], paths relative to it.
+      const m = JSON.parse(fs.readFileSync(input, 'utf8')) as string[] | { files?: string[] };
+      const list = Array.isArray(m) ? m : (m.files ?? []);
+      out.push(...list.map((f) => path.resolve(path.dirname(input), f)));
+      continue;
+    }
+    if (fs.existsSync(input) && fs.statSync(input).isDirectory() && (o.include?.length || o.exclude?.length)) {
+      const found = await fg(o.include?.length ? o.include : ['**/*'], { cwd: input, ignore: o.exclude ?? [], absolute: true, onlyFiles: true, dot: false });
+      out.push(...found.sort());
+      continue;
+    }
+    out.push(input);
+  }
+  return out;
+}
+
+/** Run a batch: lock, process (changed only), report. The report is written under dataDir/reports/<runId>/. */
+export async function runBatch(inputs: string[], cfg: Config, db: Database, o: BatchOptions = {}, hooks: ProcessHooks = {}): Promise<BatchReport> {
+  const startedAt = new Date();
+  const runId = `${startedAt.toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${crypto.randomBytes(3).toString('hex')}`;
+  const release = takeBatchLock(cfg.dataDir, runId);
+  try {
+    const files = await batchFiles(inputs, o);
+    const s = await processInputs(files, cfg, db, hooks);
+    const done = s.outcomes.filter((x) => x.status === 'done' && x.documentId);
+    const tables: BatchReport['tables'] = [];
+    if (done.length) {
+      const ids = done.map((x) => x.documentId!);
+      const rows = await db.query(
+        `select t.document_id::text as document, d.filename as file, t.table_key as table, t.caption, t.row_count as rows, t.col_count as cols
+           from tables t join documents d on d.id = t.document_id where t.document_id = any($1::uuid[]) order by d.filename, t.table_no`,
+        [ids],
+      );
+      for (const r of rows.rows) tables.push({ document: String(r.document), file: String(r.file), table: String(r.table), ...(r.caption ? { caption: String(r.caption) } : {}), rows: Number(r.rows), cols: Number(r.cols) });
+    }
+    const report: BatchReport = {
+      runId,
+      inputs,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      seconds: s.seconds,
+      files: s.files,
+      processed: s.done,
+      unchanged: s.skipped,
+      failed: s.failed,
+      errors: s.errors,
+      pages: s.pages,
+      pagesPerSecond: s.pagesPerSecond,
+      tables,
+      slowest: [...s.outcomes].filter((x) => x.status === 'done').sort((a, b) => b.ms - a.ms).slice(0, 10).map((x) => ({ file: x.file, ms: x.ms, ...(x.pages !== undefined ? { pages: x.pages } : {}) })),
+      failures: s.outcomes.filter((x) => x.status === 'failed').map((x) => ({ file: x.file, code: x.code, message: x.message })),
+      ok: s.failed <= (o.maxFailed ?? 0),
+      pipelineVersion: s.pipelineVersion,
+    };
+    writeReport(cfg.dataDir, report);
+    return report;
+  } finally {
+    release();
+  }
+}
+
+/** Where a run's report lives, and the stable paths of the latest one. */
+export function reportPaths(dataDir: string, runId: string): { dir: string; json: string; md: string; latestJson: string; latestMd: string } {
+  const root = path.join(dataDir, 'reports');
+  const dir = path.join(root, runId);
+  return { dir, json: path.join(dir, 'report.json'), md: path.join(dir, 'report.md'), latestJson: path.join(root, 'latest.json'), latestMd: path.join(root, 'latest.md') };
+}
+
+function writeReport(dataDir: string, r: BatchReport): void {
+  const p = reportPaths(dataDir, r.runId);
+  fs.mkdirSync(p.dir, { recursive: true });
+  fs.writeFileSync(p.json, JSON.stringify(r, null, 2));
+  fs.writeFileSync(p.md, reportMarkdown(r));
+  // The latest report at a stable path (written whole, then renamed into place).
+  for (const [from, to] of [[p.json, p.latestJson], [p.md, p.latestMd]] as const) {
+    fs.copyFileSync(from, `${to}.tmp`);
+    fs.renameSync(`${to}.tmp`, to);
+  }
+}
+
+/** The run as Markdown: counts, failures with their codes, tables found, the slowest files. */
+export function reportMarkdown(r: BatchReport): string {
+  const cell = (v: unknown) => String(v ?? '').replace(/\|/g, '\\|').replace(/\s+/g, ' ');
+  const lines = [
+    `# folio batch ${r.runId}`,
+    '',
+    `${r.startedAt} – ${r.finishedAt} (${r.seconds.toFixed(1)} s), ${r.pipelineVersion}`,
+    '',
+    `| files | processed | unchanged | failed | pages | pages/s | tables |`,
+    `| --- | --- | --- | --- | --- | --- | --- |`,
+    `| ${r.files} | ${r.processed} | ${r.unchanged} | ${r.failed} | ${r.pages} | ${r.pagesPerSecond} | ${r.tables.length} |`,
+  ];
+  if (r.failures.length) {
+    lines.push('', '## Failed', '', '| file | code | message |', '| --- | --- | --- |', ...r.failures.map((f) => `| ${cell(f.file)} | ${cell(f.code)} | ${cell(f.message)} |`));
+  }
+  if (r.tables.length) {
+    lines.push('', '## Tables found', '', '| file | table | caption | rows x cols | rows in SQL |', '| --- | --- | --- | --- | --- |');
+    for (const t of r.tables) lines.push(`| ${cell(path.basename(t.file))} | ${t.table} | ${cell(t.caption)} | ${t.rows} x ${t.cols} | \`folio export ${t.document.slice(0, 8)} --tables --table ${t.table} --format csv\` |`);
+  }
+  if (r.slowest.length) {
+    lines.push('', '## Slowest files', '', '| file | seconds | pages |', '| --- | --- | --- |', ...r.slowest.map((x) => `| ${cell(path.basename(x.file))} | ${(x.ms / 1000).toFixed(2)} | ${x.pages ?? ''} |`));
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** A few lines for a cron mail. */
+export function cronSummary(r: BatchReport, reportFile: string): string {
+  const status = r.ok ? 'OK' : 'FAILED';
+  const errors = Object.entries(r.errors).map(([c, n]) => `${c} ${n}`).join(', ');
+  return [
+    `folio batch ${status}: ${r.files} files, ${r.processed} processed, ${r.unchanged} unchanged, ${r.failed} failed${errors ? ` (${errors})` : ''}; ${r.pages} pages, ${r.tables.length} tables in ${r.seconds.toFixed(1)} s`,
+    `report: ${reportFile}`,
+  ].join('\n') + '\n';
+}
