@@ -7,7 +7,7 @@ import pino from 'pino';
 import { loadConfig, type Config } from '../schemas/config.ts';
 import { documentJsonSchema } from '../schemas/document.ts';
 import { asFolioError, FolioError } from '../schemas/errors.ts';
-import { cronSummary, reportMarkdown, reportPaths, runBatch, type BatchReport } from '../pipelines/batch.ts';
+import { cronSummary, reportPaths, runBatch, writeReport, type BatchReport } from '../pipelines/batch.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { findDocument, loadDocument } from '../db/persist.ts';
 import { listTables, materializeAll, materializeTable, resolveTableKey, tableToCsv, tableToMarkdown } from '../db/tables.ts';
@@ -150,7 +150,7 @@ common(
     .option('--workers <n>', 'extraction threads (default: one per core)')
     .option('--timeout <ms>', 'time limit per document')
     .addOption(engineOption())
-    .option('--report-only <runId>', "write a stored run's Markdown report again from its JSON, and print its summary")
+    .option('--report-only <runId>', "write a stored run's report (Markdown, HTML) again from its JSON and the database, and print its summary")
     .option('--json', 'print the report as JSON'),
 ).action(async (inputs: string[], flags: CommonFlags & Record<string, unknown>) => {
   const cfg = config(flags);
@@ -158,8 +158,8 @@ common(
   if (flags.reportOnly) {
     const p = reportPaths(cfg.dataDir, String(flags.reportOnly));
     const r = JSON.parse(fs.readFileSync(p.json, 'utf8')) as BatchReport;
-    fs.writeFileSync(p.md, reportMarkdown(r));
-    process.stdout.write(flags.json ? JSON.stringify(r, null, 2) + '\n' : cronSummary(r, p.md));
+    await withDb(cfg, (db) => writeReport(cfg, db, r));
+    process.stdout.write(flags.json ? JSON.stringify(r, null, 2) + '\n' : cronSummary(r, p.html));
     return;
   }
   if (!inputs.length) throw new FolioError('not_found', 'folio batch needs a folder, files or a manifest.json');
@@ -174,7 +174,7 @@ common(
     }),
   );
   bar?.stop();
-  process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + '\n' : cronSummary(report, reportPaths(cfg.dataDir, report.runId).md));
+  process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + '\n' : cronSummary(report, reportPaths(cfg.dataDir, report.runId).html));
   if (!report.ok) process.exitCode = 1;
 });
 

@@ -10,7 +10,13 @@ import fg from 'fast-glob';
 import type { Config } from '../schemas/config.ts';
 import { FolioError } from '../schemas/errors.ts';
 import type { Database } from '../db/client.ts';
-import { processInputs, type ProcessHooks, type Summary } from './process.ts';
+import { blobDirOf, processInputs, type ProcessHooks, type Summary } from './process.ts';
+import { pathToFileURL } from 'node:url';
+import { BlobStore } from '../db/blobs.ts';
+import { loadDocument } from '../db/persist.ts';
+import { tableToCsv } from '../db/tables.ts';
+import type { Document } from '../schemas/document.ts';
+import { reportHtml, type PageView } from './report-html.ts';
 
 export interface BatchOptions {
   /** Globs (relative to each folder) of the files to take; default: every file folio reads. */
@@ -36,6 +42,9 @@ export interface BatchReport {
   tables: { document: string; file: string; table: string; caption?: string; rows: number; cols: number }[];
   slowest: { file: string; ms: number; pages?: number }[];
   failures: { file: string; code?: string; message?: string }[];
+  /** Pages per second from the start to each file's end (a running mean). */
+  timeline: { t: number; pagesPerSecond: number }[];
+  perDocument: { file: string; pages: number }[];
   /** True when the failures are within maxFailed. */
   ok: boolean;
   pipelineVersion: string;
@@ -122,7 +131,18 @@ export async function runBatch(inputs: string[], cfg: Config, db: Database, o: B
   const release = takeBatchLock(cfg.dataDir, runId);
   try {
     const files = await batchFiles(inputs, o);
-    const s = await processInputs(files, cfg, db, hooks);
+    const t0 = performance.now();
+    let pagesSoFar = 0;
+    const timeline: BatchReport['timeline'] = [];
+    const s = await processInputs(files, cfg, db, {
+      ...hooks,
+      onFile: (x, done, total) => {
+        if (x.status === 'done') pagesSoFar += x.pages ?? 0;
+        const t = (performance.now() - t0) / 1000;
+        timeline.push({ t: Math.round(t * 100) / 100, pagesPerSecond: t > 0 ? Math.round((pagesSoFar / t) * 100) / 100 : 0 });
+        hooks.onFile?.(x, done, total);
+      },
+    });
     const done = s.outcomes.filter((x) => x.status === 'done' && x.documentId);
     const tables: BatchReport['tables'] = [];
     if (done.length) {
@@ -150,10 +170,12 @@ export async function runBatch(inputs: string[], cfg: Config, db: Database, o: B
       tables,
       slowest: [...s.outcomes].filter((x) => x.status === 'done').sort((a, b) => b.ms - a.ms).slice(0, 10).map((x) => ({ file: x.file, ms: x.ms, ...(x.pages !== undefined ? { pages: x.pages } : {}) })),
       failures: s.outcomes.filter((x) => x.status === 'failed').map((x) => ({ file: x.file, code: x.code, message: x.message })),
+      timeline,
+      perDocument: s.outcomes.filter((x) => x.status === 'done').map((x) => ({ file: x.file, pages: x.pages ?? 0 })),
       ok: s.failed <= (o.maxFailed ?? 0),
       pipelineVersion: s.pipelineVersion,
     };
-    writeReport(cfg.dataDir, report);
+    await writeReport(cfg, db, report);
     return report;
   } finally {
     release();
@@ -161,20 +183,82 @@ export async function runBatch(inputs: string[], cfg: Config, db: Database, o: B
 }
 
 /** Where a run's report lives, and the stable paths of the latest one. */
-export function reportPaths(dataDir: string, runId: string): { dir: string; json: string; md: string; latestJson: string; latestMd: string } {
+export function reportPaths(dataDir: string, runId: string) {
   const root = path.join(dataDir, 'reports');
   const dir = path.join(root, runId);
-  return { dir, json: path.join(dir, 'report.json'), md: path.join(dir, 'report.md'), latestJson: path.join(root, 'latest.json'), latestMd: path.join(root, 'latest.md') };
+  return {
+    dir,
+    json: path.join(dir, 'report.json'),
+    md: path.join(dir, 'report.md'),
+    html: path.join(dir, 'report.html'),
+    latestJson: path.join(root, 'latest.json'),
+    latestMd: path.join(root, 'latest.md'),
+    latestHtml: path.join(root, 'latest.html'),
+  };
 }
 
-function writeReport(dataDir: string, r: BatchReport): void {
-  const p = reportPaths(dataDir, r.runId);
-  fs.mkdirSync(p.dir, { recursive: true });
+/** Pages drawn in the HTML report at most (the first two of each processed document). */
+const MAX_REPORT_PAGES = 60;
+
+/**
+ * Write a run's report: JSON, Markdown, and the HTML page (with each table's rows as CSV beside
+ * it and page thumbnails from the database); the latest at stable paths.
+ */
+export async function writeReport(cfg: Config, db: Database, r: BatchReport): Promise<void> {
+  const p = reportPaths(cfg.dataDir, r.runId);
+  fs.mkdirSync(path.join(p.dir, 'tables'), { recursive: true });
   fs.writeFileSync(p.json, JSON.stringify(r, null, 2));
   fs.writeFileSync(p.md, reportMarkdown(r));
-  // The latest report at a stable path (written whole, then renamed into place).
-  for (const [from, to] of [[p.json, p.latestJson], [p.md, p.latestMd]] as const) {
-    fs.copyFileSync(from, `${to}.tmp`);
+  const docs = new Map<string, Document>();
+  const csvOf = new Map<string, string>();
+  for (const t of r.tables) {
+    try {
+      const doc = docs.get(t.document) ?? (await loadDocument(db, t.document));
+      docs.set(t.document, doc);
+      const table = doc.tables.find((x) => x.id === t.table);
+      if (!table) continue;
+      const rel = `tables/${t.document.slice(0, 8)}-${t.table}.csv`;
+      fs.writeFileSync(path.join(p.dir, rel), tableToCsv(table));
+      csvOf.set(`${t.document}/${t.table}`, rel);
+    } catch {
+      /* a document removed since: its table has no link */
+    }
+  }
+  const blobs = new BlobStore(blobDirOf(cfg));
+  const views: PageView[] = [];
+  for (const d of r.perDocument) {
+    if (views.length >= MAX_REPORT_PAGES) break;
+    const id = (await db.query(`select id::text as id from documents where source_uri = $1 and status = 'done' order by created_at desc limit 1`, [pathToFileURL(d.file).href])).rows[0]?.id;
+    if (!id) continue;
+    const pages = await db.query(`select page_no, width, height, thumbnail from pages where document_id = $1 and page_no <= 2 order by page_no`, [id]);
+    const blocks = await db.query(`select page_no, type, x0, y0, x1, y1 from blocks where document_id = $1 and page_no <= 2 order by reading_order`, [id]);
+    for (const pg of pages.rows) {
+      let thumbnail: string | undefined;
+      if (pg.thumbnail) {
+        try {
+          const key = String(pg.thumbnail);
+          thumbnail = `data:image/${key.endsWith('.webp') ? 'webp' : 'png'};base64,${(await blobs.get(key)).toString('base64')}`;
+        } catch {
+          /* blob gone */
+        }
+      }
+      views.push({
+        file: d.file,
+        page: Number(pg.page_no),
+        width: Number(pg.width),
+        height: Number(pg.height),
+        ...(thumbnail ? { thumbnail } : {}),
+        blocks: blocks.rows.filter((b) => b.page_no === pg.page_no).map((b) => ({ type: String(b.type), x0: Number(b.x0), y0: Number(b.y0), x1: Number(b.x1), y1: Number(b.y1) })),
+      });
+    }
+  }
+  fs.writeFileSync(p.html, reportHtml(r, views, (t) => csvOf.get(`${t.document}/${t.table}`)));
+  // The latest report at a stable path (written whole, then renamed into place; its CSV links
+  // point into the run's folder).
+  for (const [from, to] of [[p.json, p.latestJson], [p.md, p.latestMd], [p.html, p.latestHtml]] as const) {
+    let text = fs.readFileSync(from, 'utf8');
+    if (to === p.latestHtml) text = text.replaceAll('href="tables/', `href="${r.runId}/tables/`);
+    fs.writeFileSync(`${to}.tmp`, text);
     fs.renameSync(`${to}.tmp`, to);
   }
 }

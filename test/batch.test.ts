@@ -114,6 +114,42 @@ describe('folio batch', () => {
     assert.deepEqual(rows.rows[0], { n: 24, files: 24 });
   });
 
+  test('the HTML report shows the tables found and the pages with their blocks outlined (headless Chromium; a screenshot is kept)', async (t) => {
+    const dir = await tmpDirFor(t);
+    const { tablePage, letterPage, render, imageOnlyPdf } = await import('./fixtures/scans.ts');
+    await dir.write('in/table.pdf', (await tablePage()).pdf);
+    await dir.write('in/scan.pdf', await imageOnlyPdf(await render((await letterPage()).pdf, 150)));
+    await dir.write('in/report.pdf', await report(1));
+    const c = cfg(dir);
+    const db = await openDatabase({ pgliteDir: dir.join('data', 'db') });
+    t.after(() => db.close());
+    const r = await runBatch([dir.join('in')], c, db);
+    assert.equal(r.processed, 3);
+    assert.ok(r.tables.length >= 1);
+    const p = reportPaths(c.dataDir, r.runId);
+    const html = fs.readFileSync(p.html, 'utf8');
+    assert.doesNotMatch(html, /<script|https?:\/\//, 'self-contained: no scripts, nothing fetched');
+    const csv = /href="(tables\/[^"]+\.csv)"/.exec(html)?.[1];
+    assert.ok(csv, 'a link to the table rows');
+    assert.match(fs.readFileSync(`${p.dir}/${csv}`, 'utf8'), /Region/);
+    const chromium = process.env.CHROMIUM_BIN || 'chromium';
+    const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--hide-scrollbars'];
+    const dom = spawnSync(chromium, [...flags, '--dump-dom', `file://${p.html}`], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    assert.equal(dom.status, 0, dom.stderr);
+    // What the browser built: the charts, the tables' outlines, a scan's thumbnail under its outlines.
+    assert.match(dom.stdout, /Pages per second over the run/);
+    assert.match(dom.stdout, /Pages per document/);
+    assert.ok((dom.stdout.match(/class="table-box"/g) ?? []).length >= 1, 'a table outlined');
+    assert.ok((dom.stdout.match(/class="block-box"/g) ?? []).length >= 5, 'blocks outlined');
+    assert.match(dom.stdout, /<image href="data:image\/(png|webp);base64,/);
+    const artifacts = 'test-artifacts';
+    fs.mkdirSync(artifacts, { recursive: true });
+    const shot = `${process.cwd()}/${artifacts}/batch-report.png`;
+    const s = spawnSync(chromium, [...flags, `--screenshot=${shot}`, '--window-size=1280,1400', `file://${p.html}`], { encoding: 'utf8' });
+    assert.equal(s.status, 0, s.stderr);
+    assert.ok(fs.statSync(shot).size > 20_000, 'a screenshot with something on it');
+  });
+
   test('exit code and cron summary: failures over --max-failed fail the run', async (t) => {
     const dir = await tmpDirFor(t);
     const reports = await folder(dir, 2);
@@ -122,7 +158,7 @@ describe('folio batch', () => {
     const strict = spawnSync(process.execPath, base, { encoding: 'utf8', env: { ...process.env, FOLIO_LOG_LEVEL: 'silent' } });
     assert.equal(strict.status, 1);
     assert.match(strict.stdout, /^folio batch FAILED: 3 files, 2 processed, 0 unchanged, 1 failed \(corrupt_pdf 1\)/);
-    assert.match(strict.stdout, /report: .*reports\/.*\/report\.md/);
+    assert.match(strict.stdout, /report: .*reports\/.*\/report\.html/);
     const lenient = spawnSync(process.execPath, [...base, '--max-failed', '1'], { encoding: 'utf8', env: { ...process.env, FOLIO_LOG_LEVEL: 'silent' } });
     assert.equal(lenient.status, 0, lenient.stdout + lenient.stderr);
     assert.match(lenient.stdout, /^folio batch OK: 3 files, 0 processed, 2 unchanged, 1 failed/);
