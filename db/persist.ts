@@ -241,6 +241,21 @@ export function cellValue(r: Pick<TableCellRow, 'valueType' | 'valueNum' | 'valu
   }
 }
 
+/** The Tables of a stored document (by its id), without the rest of it. */
+export async function loadTables(database: Database, documentId: string): Promise<Table[]> {
+  const tableRows = await database.db.select().from(tables).where(eq(tables.documentId, documentId)).orderBy(asc(tables.tableNo));
+  const cellRows = tableRows.length
+    ? await database.db
+        .select()
+        .from(tableCells)
+        .where(eq(tableCells.documentId, documentId))
+        .orderBy(asc(tableCells.tableId), asc(tableCells.cellNo))
+    : [];
+  const cellsOf = new Map<string, TableCellRow[]>(tableRows.map((t) => [t.id, []]));
+  for (const c of cellRows) cellsOf.get(c.tableId)!.push(c);
+  return tableRows.map((t) => tableFromRows(t, cellsOf.get(t.id)!));
+}
+
 function tableFromRows(t: TableRow, cells: TableCellRow[]): Table {
   const bbox = { x0: t.x0, y0: t.y0, x1: t.x1, y1: t.y1 };
   return {
@@ -356,16 +371,7 @@ export async function loadDocument(database: Database, idOrPrefix: string): Prom
     .from(blocks)
     .where(eq(blocks.documentId, d.id))
     .orderBy(asc(blocks.readingOrder));
-  const tableRows = await database.db.select().from(tables).where(eq(tables.documentId, d.id)).orderBy(asc(tables.tableNo));
-  const cellRows = tableRows.length
-    ? await database.db
-        .select()
-        .from(tableCells)
-        .where(eq(tableCells.documentId, d.id))
-        .orderBy(asc(tableCells.tableId), asc(tableCells.cellNo))
-    : [];
-  const cellsOf = new Map<string, TableCellRow[]>(tableRows.map((t) => [t.id, []]));
-  for (const c of cellRows) cellsOf.get(c.tableId)!.push(c);
+  const docTables = await loadTables(database, d.id);
   const chartRows = await database.db.select().from(charts).where(eq(charts.documentId, d.id)).orderBy(asc(charts.chartNo));
   const frameRows = await database.db.select().from(frames).where(eq(frames.documentId, d.id)).orderBy(asc(frames.frameNo));
   const doc: Document = {
@@ -376,7 +382,7 @@ export async function loadDocument(database: Database, idOrPrefix: string): Prom
     metadata: d.metadata,
     pageCount: d.pageCount,
     warnings: d.warnings,
-    tables: tableRows.map((t) => tableFromRows(t, cellsOf.get(t.id)!)),
+    tables: docTables,
     ...(chartRows.length
       ? {
           charts: chartRows.map((c) => ({

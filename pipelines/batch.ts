@@ -13,9 +13,9 @@ import type { Database } from '../db/client.ts';
 import { blobDirOf, processInputs, type ProcessHooks, type Summary } from './process.ts';
 import { pathToFileURL } from 'node:url';
 import { BlobStore } from '../db/blobs.ts';
-import { loadDocument } from '../db/persist.ts';
+import { loadTables } from '../db/persist.ts';
 import { tableToCsv } from '../db/tables.ts';
-import type { Document } from '../schemas/document.ts';
+import type { Table } from '../schemas/document.ts';
 import { reportHtml, type PageView } from './report-html.ts';
 
 export interface BatchOptions {
@@ -209,13 +209,13 @@ export async function writeReport(cfg: Config, db: Database, r: BatchReport): Pr
   fs.mkdirSync(path.join(p.dir, 'tables'), { recursive: true });
   fs.writeFileSync(p.json, JSON.stringify(r, null, 2));
   fs.writeFileSync(p.md, reportMarkdown(r));
-  const docs = new Map<string, Document>();
+  const docs = new Map<string, Table[]>();
   const csvOf = new Map<string, string>();
   for (const t of r.tables) {
     try {
-      const doc = docs.get(t.document) ?? (await loadDocument(db, t.document));
-      docs.set(t.document, doc);
-      const table = doc.tables.find((x) => x.id === t.table);
+      const list = docs.get(t.document) ?? (await loadTables(db, t.document));
+      docs.set(t.document, list);
+      const table = list.find((x) => x.id === t.table);
       if (!table) continue;
       const rel = `tables/${t.document.slice(0, 8)}-${t.table}.csv`;
       fs.writeFileSync(path.join(p.dir, rel), tableToCsv(table));
