@@ -100,6 +100,18 @@ export async function readPdf(bytes: Uint8Array, opts: ExtractOptions, range?: {
     // Pages the vision model reads (or adds charts and tables to) are in flight while the next
     // pages render: one more than the server's slots, so that a slot that frees up finds the
     // next page drawn and sent already (the server queues it meanwhile).
+    // A page's image is encoded and written on sharp's and libuv's threads while this one reads
+    // on, a few pages' pixels at a time (not a whole scanned book's); a store that fails leaves the
+    // page without an image, and says so.
+    const store = async (slot: number, n: number, img: RawImage, width?: number) => {
+      storing.push(
+        storeRendered(img, { thumbnailWidth: opts.thumbnailWidth, storeImage: opts.storeImage!, width }).then(
+          (keys) => void Object.assign(read[slot]!.page, keys),
+          (err: unknown) => void warnings.push({ code: 'image_not_stored', message: `page ${n}: ${(err as Error).message}`, page: n }),
+        ),
+      );
+      if (storing.length >= STORE_AHEAD) await storing.shift();
+    };
     const modelJobs: Promise<void>[] = [];
     let fatal: unknown;
     const parallel = Math.max(1, opts.vlmParallel ?? 4);
@@ -147,16 +159,8 @@ export async function readPdf(bytes: Uint8Array, opts: ExtractOptions, range?: {
             page: { rotation, needsOcr, engine: 'none' },
           });
           const want = opts.render === 'all' || (opts.render === 'needs-ocr' && needsOcr);
-          if (want && opts.storeImage) {
-            storing.push(
-              storeRendered(img, { thumbnailWidth: opts.thumbnailWidth, storeImage: opts.storeImage }).then(
-                (keys) => void Object.assign(read[slot]!.page, keys),
-                (err: unknown) => void warnings.push({ code: 'image_not_stored', message: `page ${n}: ${(err as Error).message}`, page: n }),
-              ),
-            );
-          }
+          if (want && opts.storeImage) await store(slot, n, img);
           await modelJob(slot, n, vlmReadPage({ ...img, scale: img.width / text.vp.width }, n, client!, { rotation, needsOcr }, { signal: opts.signal, tables: opts.tables }).then((v) => v.read));
-          if (storing.length >= STORE_AHEAD) await storing.shift();
           continue;
         }
         const ocrDpi = ocrOn ? fitDpi(page, opts.ocrDpi ?? DEFAULT_OCR_DPI, Math.min(opts.maxPixels, OCR_MAX_PIXELS)) : opts.dpi;
@@ -210,18 +214,7 @@ export async function readPdf(bytes: Uint8Array, opts: ExtractOptions, range?: {
           await modelJob(slot, n, enrichPage(got, { ...img, scale: img.width / got.layout.width }, n, client, { signal: opts.signal, tables: opts.tables }));
         }
         raw = undefined;
-        if (stored && opts.storeImage) {
-          // Encoding and writing run on sharp's and libuv's threads while this one reads on;
-          // a store that fails leaves the page without an image, and says so.
-          storing.push(
-            storeRendered(stored, { thumbnailWidth: opts.thumbnailWidth, storeImage: opts.storeImage, width: storeWidth }).then(
-              (keys) => void Object.assign(read[slot]!.page, keys),
-              (err: unknown) => void warnings.push({ code: 'image_not_stored', message: `page ${n}: ${(err as Error).message}`, page: n }),
-            ),
-          );
-        }
-        // A few pages' pixels at a time, not a whole scanned book's.
-        if (storing.length >= STORE_AHEAD) await storing.shift();
+        if (stored && opts.storeImage) await store(slot, n, stored, storeWidth);
       } catch (err) {
         if (err instanceof FolioError && err.code !== 'corrupt_pdf' && err.code !== 'internal') throw err;
         failedPages++;

@@ -11,12 +11,12 @@ import type { Config } from '../schemas/config.ts';
 import { FolioError } from '../schemas/errors.ts';
 import type { Database } from '../db/client.ts';
 import { blobDirOf, processInputs, type ProcessHooks, type Summary } from './process.ts';
-import { pathToFileURL } from 'node:url';
 import { BlobStore } from '../db/blobs.ts';
 import { loadTables } from '../db/persist.ts';
 import { tableToCsv } from '../db/tables.ts';
 import type { Table } from '../schemas/document.ts';
 import { reportHtml, type PageView } from './report-html.ts';
+import { processAlive } from '../extractors/engines/llama-server.ts';
 
 export interface BatchOptions {
   /** Globs (relative to each folder) of the files to take; default: every file folio reads. */
@@ -44,7 +44,7 @@ export interface BatchReport {
   failures: { file: string; code?: string; message?: string }[];
   /** Pages per second from the start to each file's end (a running mean). */
   timeline: { t: number; pagesPerSecond: number }[];
-  perDocument: { file: string; pages: number }[];
+  perDocument: { file: string; document: string; pages: number }[];
   /** True when the failures are within maxFailed. */
   ok: boolean;
   pipelineVersion: string;
@@ -56,15 +56,6 @@ interface LockInfo {
   runId: string;
   startedAt: string;
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 /**
  * Take the data folder's batch lock, or fail naming the run that holds it. A lock left by a
@@ -93,7 +84,7 @@ export function takeBatchLock(dataDir: string, runId: string): () => void {
       } catch {
         /* half-written or unreadable: treated as stale */
       }
-      if (held && (held.host !== me.host || alive(held.pid))) {
+      if (held && (held.host !== me.host || processAlive(held.pid))) {
         throw new FolioError('batch_locked', `batch run ${held.runId} (pid ${held.pid} on ${held.host}, since ${held.startedAt}) holds ${file}`);
       }
       // Stale: its process is gone. Removed and taken (another taker racing us gets EEXIST).
@@ -171,7 +162,7 @@ export async function runBatch(inputs: string[], cfg: Config, db: Database, o: B
       slowest: [...s.outcomes].filter((x) => x.status === 'done').sort((a, b) => b.ms - a.ms).slice(0, 10).map((x) => ({ file: x.file, ms: x.ms, ...(x.pages !== undefined ? { pages: x.pages } : {}) })),
       failures: s.outcomes.filter((x) => x.status === 'failed').map((x) => ({ file: x.file, code: x.code, message: x.message })),
       timeline,
-      perDocument: s.outcomes.filter((x) => x.status === 'done').map((x) => ({ file: x.file, pages: x.pages ?? 0 })),
+      perDocument: done.map((x) => ({ file: x.file, document: x.documentId!, pages: x.pages ?? 0 })),
       ok: s.failed <= (o.maxFailed ?? 0),
       pipelineVersion: s.pipelineVersion,
     };
@@ -228,8 +219,7 @@ export async function writeReport(cfg: Config, db: Database, r: BatchReport): Pr
   const views: PageView[] = [];
   for (const d of r.perDocument) {
     if (views.length >= MAX_REPORT_PAGES) break;
-    const id = (await db.query(`select id::text as id from documents where source_uri = $1 and status = 'done' order by created_at desc limit 1`, [pathToFileURL(d.file).href])).rows[0]?.id;
-    if (!id) continue;
+    const id = d.document;
     const pages = await db.query(`select page_no, width, height, thumbnail from pages where document_id = $1 and page_no <= 2 order by page_no`, [id]);
     const blocks = await db.query(`select page_no, type, x0, y0, x1, y1 from blocks where document_id = $1 and page_no <= 2 order by reading_order`, [id]);
     for (const pg of pages.rows) {

@@ -152,7 +152,7 @@ async function takeLock(lock: string): Promise<() => void> {
       } catch {
         /* being written */
       }
-      if (pid && !alive(pid)) {
+      if (pid && !processAlive(pid)) {
         fs.rmSync(lock, { recursive: true, force: true });
         continue;
       }
@@ -161,7 +161,8 @@ async function takeLock(lock: string): Promise<() => void> {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process of this id lives (on this host). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -57,9 +57,9 @@ const PROMPTS: Record<Exclude<VlmTask, 'extract'>, (p: ModelProfile) => string> 
   page: (p) =>
     `Read this document page. List its blocks in reading order: titles, headings, paragraphs, list items, tables, figures, captions, page headers and footers, footnotes. ` +
     `For each block give its type, its box ${boxWords(p)} and its text exactly as printed (for a table, its text row by row; for a figure, an empty text). Answer in JSON.`,
-  table: (p) =>
+  table: () =>
     `This image shows a table. Give every cell with its row and column (from 0), its row and column spans, and its text exactly as printed; empty cells may be left out. ` +
-    `headerRows is the number of header rows at the top; caption is the table's title if one is shown, else "". Answer in JSON.${p.coords === 'pixels' ? '' : ''}`,
+    `headerRows is the number of header rows at the top; caption is the table's title if one is shown, else "". Answer in JSON.`,
   chart: () =>
     `This image is a figure. If it is a chart, give its type, title, the x and y axis titles and units, and every series with its points (x as printed on the axis or legend, y as a number). ` +
     `If it is not a chart, answer chartType "not_a_chart" with empty fields. Answer in JSON.`,
