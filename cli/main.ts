@@ -2,23 +2,34 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import cliProgress from 'cli-progress';
-import pino from 'pino';
-import { loadConfig, type Config } from '../schemas/config.ts';
-import { documentJsonSchema } from '../schemas/document.ts';
+// Only what every command needs is loaded at start-up: `folio --help` answers without loading
+// the database, pdf.js, sharp or zod. Each command imports what it uses when it runs.
+import type { Logger } from 'pino';
+import type { Config } from '../schemas/config.ts';
+import type { BatchReport } from '../pipelines/batch.ts';
+import type { Database } from '../db/client.ts';
+import type { Summary } from '../pipelines/process.ts';
+import type { VlmHooks } from '../pipelines/vlm.ts';
+import type { VLM_TASKS } from '../schemas/vlm.ts';
+import type { MessageKind } from '../schemas/messages.ts';
 import { asFolioError, FolioError } from '../schemas/errors.ts';
-import { cronSummary, reportPaths, runBatch, writeReport, type BatchReport } from '../pipelines/batch.ts';
-import { openDatabase, type Database } from '../db/client.ts';
-import { findDocument, loadDocument } from '../db/persist.ts';
-import { listTables, materializeAll, materializeTable, resolveTableKey, tableToCsv, tableToMarkdown } from '../db/tables.ts';
-import { extractDocument, PIPELINE_VERSION } from '../pipelines/extract.ts';
-import { toMarkdown } from '../pipelines/markdown.ts';
-import { processInputs, type Summary } from '../pipelines/process.ts';
-import { listModels, startVlm, type VlmHooks } from '../pipelines/vlm.ts';
-import { ensureServer } from '../extractors/engines/llama-server.ts';
-import { taskJsonSchema, VLM_TASKS } from '../schemas/vlm.ts';
-import { extractWithSchema, storeExtraction } from '../pipelines/schema-extract.ts';
-import { IngestOptions, MESSAGE_SCHEMAS, messageJsonSchema, type MessageKind } from '../schemas/messages.ts';
+import { PIPELINE_VERSION } from '../pipelines/version.ts';
+
+/** The Kafka messages and vision-model tasks `folio schema` prints (checked against their schemas by type). */
+const MESSAGE_KINDS = ['ingest', 'pages', 'results', 'dlq'] as const satisfies readonly MessageKind[];
+const TASKS = ['page', 'table', 'chart'] as const satisfies readonly (keyof typeof VLM_TASKS)[];
+type Exhaustive<T extends never> = T;
+export type CliListsComplete = Exhaustive<Exclude<MessageKind, (typeof MESSAGE_KINDS)[number]> | Exclude<keyof typeof VLM_TASKS, (typeof TASKS)[number]>>;
+
+async function logger(level: string): Promise<Logger> {
+  const { default: pino } = await import('pino');
+  return pino({ level, base: undefined }, pino.destination(2));
+}
+
+async function progressBar(format: string) {
+  const { default: cliProgress } = await import('cli-progress');
+  return new cliProgress.SingleBar({ format, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+}
 
 interface CommonFlags {
   db?: string;
@@ -26,8 +37,9 @@ interface CommonFlags {
   logLevel?: string;
 }
 
-function config(opts: CommonFlags): Config {
+async function config(opts: CommonFlags): Promise<Config> {
   const flags = opts as CommonFlags & Record<string, unknown>;
+  const { loadConfig } = await import('../schemas/config.ts');
   return loadConfig({
     databaseUrl: flags.db,
     dataDir: flags.dataDir,
@@ -56,7 +68,7 @@ const vlmOptions = (c: Command) =>
     .option('--vlm-url <url>', 'an OpenAI-compatible endpoint to use instead of running llama-server (default: FOLIO_VLM_URL)');
 
 /** What starting the vision model prints: build progress, downloads, and llama-server's lines at debug level. */
-function vlmHooks(log: pino.Logger): VlmHooks {
+function vlmHooks(log: Logger): VlmHooks {
   let shown = -10;
   return {
     onBuild: (p) => {
@@ -69,8 +81,10 @@ function vlmHooks(log: pino.Logger): VlmHooks {
   };
 }
 
-async function withDb<T>(cfg: Config, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openDatabase({ url: cfg.databaseUrl, pgliteDir: path.join(cfg.dataDir, 'db') });
+/** Open the database for one command (Drizzle loaded unless `orm` is false), run it, close. */
+async function withDb<T>(cfg: Config, fn: (db: Database) => Promise<T>, orm = true): Promise<T> {
+  const { openDatabase } = await import('../db/client.ts');
+  const db = await openDatabase({ url: cfg.databaseUrl, pgliteDir: path.join(cfg.dataDir, 'db'), orm });
   try {
     return await fn(db);
   } finally {
@@ -83,6 +97,11 @@ const common = (c: Command) =>
     .option('--db <url>', 'postgres:// URL (default: DATABASE_URL, else embedded PGlite in the data dir)')
     .option('--data-dir <dir>', 'data folder for the embedded database and blobs (default: FOLIO_DATA_DIR or .folio)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|silent');
+
+const kafkaOptions = (c: Command) =>
+  c
+    .option('--brokers <list>', 'Kafka brokers, host:port[,host:port] (default: KAFKA_BROKERS)')
+    .option('--prefix <prefix>', 'topic name prefix (default: FOLIO_KAFKA_PREFIX or "folio.")');
 
 const engineOption = () =>
   new Option('--engine <engine>', 'auto: text layer where usable, OCR elsewhere (and the vision model for charts when one is configured); text: never OCR; ocr: OCR every page; vlm: the vision model reads every page').choices(['auto', 'text', 'ocr', 'vlm']);
@@ -113,10 +132,11 @@ common(
     .option('--json', 'print the summary as JSON')
     .option('--summary <file>', 'also write the summary as JSON to this file')),
 ).action(async (inputs: string[], flags: CommonFlags & Record<string, unknown>) => {
-  const cfg = config(flags);
-  const log = pino({ level: cfg.logLevel, base: undefined }, pino.destination(2));
+  const cfg = await config(flags);
+  const log = await logger(cfg.logLevel);
   const tty = process.stderr.isTTY && !flags.json;
-  const bar = tty ? new cliProgress.SingleBar({ format: 'folio {bar} {value}/{total} files | {file}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
+  const bar = tty ? await progressBar('folio {bar} {value}/{total} files | {file}') : undefined;
+  const { processInputs } = await import('../pipelines/process.ts');
   const summary = await withDb(cfg, (db) =>
     processInputs(inputs, cfg, db, {
       vlm: vlmHooks(log),
@@ -140,7 +160,7 @@ common(
 });
 
 common(
-  program
+  kafkaOptions(program
     .command('batch')
     .description('process a folder (or a manifest.json) of reports: changed files only, resumable, one run at a time; writes a report per run')
     .argument('[inputs...]', 'folders, files, globs, or a manifest.json ({"files": [...]})')
@@ -150,11 +170,14 @@ common(
     .option('--workers <n>', 'extraction threads (default: one per core)')
     .option('--timeout <ms>', 'time limit per document')
     .addOption(engineOption())
+    .addOption(new Option('--transport <how>', 'auto: through Kafka when KAFKA_BROKERS is set (folio worker processes extract), else here; local; kafka').choices(['auto', 'local', 'kafka']).default('auto'))
+    .option('--wait-timeout <s>', 'through Kafka: seconds to wait for the workers\' results (default: FOLIO_BATCH_WAIT_MS, 6 h)')
     .option('--report-only <runId>', "write a stored run's report (Markdown, HTML) again from its JSON and the database, and print its summary")
-    .option('--json', 'print the report as JSON'),
+    .option('--json', 'print the report as JSON')),
 ).action(async (inputs: string[], flags: CommonFlags & Record<string, unknown>) => {
-  const cfg = config(flags);
-  const log = pino({ level: cfg.logLevel, base: undefined }, pino.destination(2));
+  const cfg = await kafkaConfig(flags);
+  const log = await logger(cfg.logLevel);
+  const { cronSummary, reportPaths, runBatch, writeReport } = await import('../pipelines/batch.ts');
   if (flags.reportOnly) {
     const p = reportPaths(cfg.dataDir, String(flags.reportOnly));
     const r = JSON.parse(fs.readFileSync(p.json, 'utf8')) as BatchReport;
@@ -163,11 +186,12 @@ common(
     return;
   }
   if (!inputs.length) throw new FolioError('not_found', 'folio batch needs a folder, files or a manifest.json');
+  const transport = flags.transport === 'kafka' || (flags.transport === 'auto' && cfg.kafkaBrokers.length > 0) ? 'kafka' : 'local';
   const list = (v: unknown) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
   const tty = process.stderr.isTTY && !flags.json;
-  const bar = tty ? new cliProgress.SingleBar({ format: 'folio batch {bar} {value}/{total} files | {file}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
+  const bar = tty ? await progressBar('folio batch {bar} {value}/{total} files | {file}') : undefined;
   const report = await withDb(cfg, (db) =>
-    runBatch(inputs, cfg, db, { include: list(flags.include), exclude: list(flags.exclude), maxFailed: Number(flags.maxFailed) }, {
+    runBatch(inputs, cfg, db, { include: list(flags.include), exclude: list(flags.exclude), maxFailed: Number(flags.maxFailed), transport, log }, {
       vlm: vlmHooks(log),
       onStart: (total) => (bar ? bar.start(total, 0, { file: '' }) : log.info({ files: total }, 'batch')),
       onFile: (o, done, total) => (bar ? bar.update(done, { file: path.basename(o.file) }) : log.info({ file: o.file, status: o.status, code: o.code, done, total }, o.status)),
@@ -193,16 +217,22 @@ common(
     .option('--schema <file>', 'fill this JSON Schema from the document with the model (the extract task) and print the JSON')
     .option('--store', 'with --schema: also keep the result in the database (table extractions)')),
 ).action(async (file: string, flags: CommonFlags & Record<string, unknown>) => {
-  const cfg = { ...config(flags), render: 'none' as const };
-  const log = pino({ level: cfg.logLevel, base: undefined }, pino.destination(2));
+  const cfg = { ...(await config(flags)), render: 'none' as const };
+  const log = await logger(cfg.logLevel);
   const bytes = new Uint8Array(fs.readFileSync(file));
   const input = { bytes, uri: `file://${path.resolve(file)}`, name: path.basename(file) };
   if (flags.schema) {
+    const { extractWithSchema, storeExtraction } = await import('../pipelines/schema-extract.ts');
     const got = await extractWithSchema(input, String(flags.schema), cfg, vlmHooks(log));
     const id = flags.store ? await withDb(cfg, (db) => storeExtraction(db, got)) : undefined;
     process.stdout.write(JSON.stringify(id ? { id, ...got } : got, null, 2) + '\n');
     return;
   }
+  const [{ startVlm }, { extractDocument }, { toMarkdown }] = await Promise.all([
+    import('../pipelines/vlm.ts'),
+    import('../pipelines/extract.ts'),
+    import('../pipelines/markdown.ts'),
+  ]);
   const vlm = await startVlm(cfg, vlmHooks(log));
   try {
     const doc = await extractDocument(input, vlm ? { ...cfg, vlm: vlm.settings } : cfg);
@@ -219,8 +249,8 @@ common(
     .argument('<sql>')
     .option('--json', 'print rows as JSON'),
 ).action(async (sqlText: string, flags: CommonFlags & { json?: boolean }) => {
-  const cfg = config(flags);
-  const res = await withDb(cfg, (db) => db.query(sqlText));
+  const cfg = await config(flags);
+  const res = await withDb(cfg, (db) => db.query(sqlText), false);
   if (flags.json) process.stdout.write(JSON.stringify(res.rows, null, 2) + '\n');
   else process.stdout.write(formatRows(res.fields, res.rows));
 });
@@ -234,9 +264,14 @@ common(
     .option('--tables', "print the document's tables instead of the whole Document")
     .option('--table <id>', 'only this table: its key in the Document (t1) or its id as `folio tables` lists it; implies --tables'),
 ).action(async function (this: Command, id: string, flags: CommonFlags & { format: string; tables?: boolean; table?: string }) {
-  const cfg = config(flags);
+  const cfg = await config(flags);
   const onlyTables = Boolean(flags.tables || flags.table);
   if (flags.format === 'csv' && !onlyTables) this.error('error: --format csv exports tables: add --tables (or --table <id>)');
+  const [{ findDocument, loadDocument }, { resolveTableKey, tableToCsv, tableToMarkdown }, { toMarkdown }] = await Promise.all([
+    import('../db/persist.ts'),
+    import('../db/tables.ts'),
+    import('../pipelines/markdown.ts'),
+  ]);
   if (!onlyTables) {
     const doc = await withDb(cfg, (db) => loadDocument(db, id));
     process.stdout.write(flags.format === 'md' ? toMarkdown(doc) : JSON.stringify(doc, null, 2) + '\n');
@@ -273,7 +308,8 @@ const tablesCmd = common(
     .option('--json', 'print the list as JSON'),
 );
 tablesCmd.action(async (docId: string | undefined, flags: CommonFlags & { json?: boolean }) => {
-  const cfg = config(flags);
+  const cfg = await config(flags);
+  const { listTables } = await import('../db/tables.ts');
   const list = await withDb(cfg, (db) => listTables(db, docId));
   if (flags.json) {
     process.stdout.write(JSON.stringify(list, null, 2) + '\n');
@@ -300,7 +336,8 @@ common(
     .option('--json', 'print the views and their columns as JSON'),
 ).action(async function (this: Command, tableId: string | undefined, flags: CommonFlags & { all?: boolean; json?: boolean }) {
   if (Boolean(tableId) === Boolean(flags.all)) this.error('error: name one table id, or --all');
-  const cfg = config(flags);
+  const cfg = await config(flags);
+  const { materializeAll, materializeTable } = await import('../db/tables.ts');
   const made = await withDb(cfg, (db) => (flags.all ? materializeAll(db) : materializeTable(db, tableId!).then((m) => [m])));
   if (flags.json) {
     process.stdout.write(JSON.stringify(made, null, 2) + '\n');
@@ -326,7 +363,7 @@ export function pageRange(pages: number[]): string {
 
 const dbCmd = program.command('db').description('database maintenance');
 common(dbCmd.command('migrate').description('apply pending migrations')).action(async (flags: CommonFlags) => {
-  const cfg = config(flags);
+  const cfg = await config(flags);
   await withDb(cfg, async (db) => {
     process.stdout.write(`migrated ${db.kind} database\n`);
   });
@@ -338,7 +375,8 @@ vlmCmd
   .description("build llama-server from the llama.cpp source node-llama-cpp ships (once per llama.cpp version; cached) and print its path")
   .option('--jobs <n>', 'parallel compile jobs (default: one per core)')
   .action(async (flags: { jobs?: string }) => {
-    const log = pino({ level: 'info', base: undefined }, pino.destination(2));
+    const log = await logger('info');
+    const { ensureServer } = await import('../extractors/engines/llama-server.ts');
     const bin = await ensureServer({ jobs: flags.jobs ? Number(flags.jobs) : undefined, onProgress: vlmHooks(log).onBuild });
     process.stdout.write(bin + '\n');
   });
@@ -351,7 +389,8 @@ common(
       .option('--json', 'print the list as JSON'),
   ),
 ).action(async (flags: CommonFlags & Record<string, unknown>) => {
-  const cfg = config(flags);
+  const cfg = await config(flags);
+  const { listModels } = await import('../pipelines/vlm.ts');
   const rows = await listModels(cfg);
   if (flags.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
   else process.stdout.write(formatRows(['role', 'model', 'status', 'detail'], rows as unknown as Record<string, unknown>[]));
@@ -361,17 +400,17 @@ common(
 program
   .command('schema')
   .description('print the JSON Schema of the Document, or of a Kafka message')
-  .addOption(new Option('--message <kind>', 'a Kafka message instead: ingest, pages, results or dlq').choices(Object.keys(MESSAGE_SCHEMAS)))
-  .addOption(new Option('--task <task>', "what the vision model is asked to answer for a task instead: page, table or chart").choices(Object.keys(VLM_TASKS)))
-  .action((flags: { message?: MessageKind; task?: keyof typeof VLM_TASKS }) => {
+  .addOption(new Option('--message <kind>', 'a Kafka message instead: ingest, pages, results or dlq').choices(MESSAGE_KINDS))
+  .addOption(new Option('--task <task>', "what the vision model is asked to answer for a task instead: page, table or chart").choices(TASKS))
+  .action(async (flags: { message?: MessageKind; task?: keyof typeof VLM_TASKS }) => {
+    const [{ taskJsonSchema }, { messageJsonSchema }, { documentJsonSchema }] = await Promise.all([
+      import('../schemas/vlm.ts'),
+      import('../schemas/messages.ts'),
+      import('../schemas/document.ts'),
+    ]);
     const schema = flags.task ? taskJsonSchema(flags.task) : flags.message ? messageJsonSchema(flags.message) : documentJsonSchema();
     process.stdout.write(JSON.stringify(schema, null, 2) + '\n');
   });
-
-const kafkaOptions = (c: Command) =>
-  c
-    .option('--brokers <list>', 'Kafka brokers, host:port[,host:port] (default: KAFKA_BROKERS)')
-    .option('--prefix <prefix>', 'topic name prefix (default: FOLIO_KAFKA_PREFIX or "folio.")');
 
 common(
   kafkaOptions(
@@ -385,8 +424,9 @@ common(
       .option('--json', 'print the summary as JSON'),
   ),
 ).action(async (inputs: string[], flags: CommonFlags & Record<string, unknown>) => {
-  const cfg = kafkaConfig(flags);
-  const log = pino({ level: cfg.logLevel, base: undefined }, pino.destination(2));
+  const cfg = await kafkaConfig(flags);
+  const log = await logger(cfg.logLevel);
+  const { IngestOptions } = await import('../schemas/messages.ts');
   const options = IngestOptions.parse({
     ...(flags.engine ? { engine: flags.engine } : {}),
     ...(flags.password ? { password: flags.password } : {}),
@@ -420,8 +460,8 @@ common(
       .addOption(engineOption()),
   ),
 ).action(async (flags: CommonFlags & Record<string, unknown>) => {
-  const cfg = kafkaConfig(flags);
-  const log = pino({ level: cfg.logLevel, base: undefined }, pino.destination(2));
+  const cfg = await kafkaConfig(flags);
+  const log = await logger(cfg.logLevel);
   const { startWorker } = await import('../workers/worker.ts');
   const worker = await startWorker(cfg, {
     log,
@@ -443,8 +483,9 @@ common(
   process.exit(0);
 });
 
-function kafkaConfig(flags: CommonFlags & Record<string, unknown>): Config {
-  const base = config(flags);
+async function kafkaConfig(flags: CommonFlags & Record<string, unknown>): Promise<Config> {
+  const base = await config(flags);
+  const { loadConfig } = await import('../schemas/config.ts');
   return loadConfig({
     ...base,
     kafkaBrokers: typeof flags.brokers === 'string' ? flags.brokers.split(/[,\s]+/).filter(Boolean) : undefined,
@@ -452,6 +493,7 @@ function kafkaConfig(flags: CommonFlags & Record<string, unknown>): Config {
     kafkaGroup: flags.group,
     workerId: flags.workerId,
     metricsPort: flags.metricsPort,
+    batchWaitMs: flags.waitTimeout === undefined ? undefined : Number(flags.waitTimeout) * 1000,
   });
 }
 

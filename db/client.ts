@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { withoutSourceMaps } from '../extractors/natives.ts';
-import * as schema from './schema.ts';
+import type * as schema from './schema.ts';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 
@@ -21,6 +21,7 @@ export interface QueryResult {
 
 export interface Database {
   kind: 'postgres' | 'pglite';
+  /** Drizzle over the connection (absent when opened with `orm: false`). */
   db: Db;
   /** Run one SQL statement with positional parameters ($1, $2, …). */
   query(sqlText: string, params?: unknown[]): Promise<QueryResult>;
@@ -34,17 +35,53 @@ export interface OpenOptions {
   pgliteDir?: string;
   /** Apply pending migrations on open (default true). */
   migrate?: boolean;
+  /**
+   * Load Drizzle over the connection (default true). Plain SQL (`folio query`) does without it
+   * and starts faster; `db` then throws.
+   */
+  orm?: boolean;
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
-  const database = opts.url ? await openPostgres(opts.url) : await openPglite(opts.pgliteDir);
-  if (opts.migrate !== false) await database.migrate();
+  const orm = opts.orm !== false;
+  const database = opts.url ? await openPostgres(opts.url, orm) : await openPglite(opts.pgliteDir, orm);
+  if (opts.migrate !== false && !(await migrationsCurrent(database))) await database.migrate();
   return database;
 }
 
-async function openPostgres(url: string): Promise<Database> {
-  const [{ default: pg }, { drizzle }, { migrate }] = await withoutSourceMaps(() =>
-    Promise.all([import('pg'), import('drizzle-orm/node-postgres'), import('drizzle-orm/node-postgres/migrator')]),
+/** The newest migration folio ships: its journal's last entry (drizzle-kit writes the journal). */
+function shippedMigration(): { tag: string; when: number } {
+  const journal = JSON.parse(fs.readFileSync(path.join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string; when: number }[] };
+  return journal.entries.at(-1)!;
+}
+
+/**
+ * True when the database has every migration folio ships, read from Drizzle's own record (it
+ * stores each applied migration's journal time): one query, instead of loading the migrator,
+ * reading and hashing every migration file and taking the migration lock on each start.
+ */
+export async function migrationsCurrent(database: Pick<Database, 'query'>): Promise<boolean> {
+  try {
+    const r = await database.query('select max(created_at)::text as at from drizzle.__drizzle_migrations');
+    return Number(r.rows[0]?.at ?? 0) >= shippedMigration().when;
+  } catch {
+    return false; // no migrations table yet: a new database
+  }
+}
+
+/** Drizzle over a connection, or a stand-in that says it was not loaded. */
+function ormOrNot(load: boolean, make: (s: typeof schema) => Db, loaded: typeof schema | undefined): Db {
+  if (load) return make(loaded!);
+  return new Proxy({} as Db, {
+    get() {
+      throw new Error('database opened without Drizzle (orm: false)');
+    },
+  });
+}
+
+async function openPostgres(url: string, orm: boolean): Promise<Database> {
+  const [{ default: pg }, drizzleMod, schemaMod] = await withoutSourceMaps(() =>
+    Promise.all([import('pg'), orm ? import('drizzle-orm/node-postgres') : undefined, orm ? import('./schema.ts') : undefined]),
   );
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   // An idle client whose connection drops (server restart) must not take the process down;
@@ -56,7 +93,7 @@ async function openPostgres(url: string): Promise<Database> {
     throw new Error(`cannot connect to ${redact(url)}: ${err.message}`);
   });
   probe.release();
-  const db = drizzle(pool, { schema }) as unknown as Db;
+  const db = ormOrNot(orm, (schema) => drizzleMod!.drizzle(pool, { schema }) as unknown as Db, schemaMod);
   return {
     kind: 'postgres',
     db,
@@ -69,7 +106,8 @@ async function openPostgres(url: string): Promise<Database> {
       const lock = await pool.connect();
       try {
         await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
-        await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
+        const [{ drizzle }, { migrate }] = await Promise.all([import('drizzle-orm/node-postgres'), import('drizzle-orm/node-postgres/migrator')]);
+        await migrate(drizzle(pool), { migrationsFolder: MIGRATIONS_DIR });
       } finally {
         await lock.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
         lock.release();
@@ -81,13 +119,13 @@ async function openPostgres(url: string): Promise<Database> {
   };
 }
 
-async function openPglite(dir: string | undefined): Promise<Database> {
-  const [{ PGlite }, { drizzle }, { migrate }] = await withoutSourceMaps(() =>
-    Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite'), import('drizzle-orm/pglite/migrator')]),
+async function openPglite(dir: string | undefined, orm: boolean): Promise<Database> {
+  const [{ PGlite }, drizzleMod, schemaMod] = await withoutSourceMaps(() =>
+    Promise.all([import('@electric-sql/pglite'), orm ? import('drizzle-orm/pglite') : undefined, orm ? import('./schema.ts') : undefined]),
   );
   if (dir) fs.mkdirSync(dir, { recursive: true });
   const client = dir ? await PGlite.create(dir) : await PGlite.create();
-  const db = drizzle(client, { schema }) as unknown as Db;
+  const db = ormOrNot(orm, (schema) => drizzleMod!.drizzle(client, { schema }) as unknown as Db, schemaMod);
   return {
     kind: 'pglite',
     db,
@@ -96,7 +134,8 @@ async function openPglite(dir: string | undefined): Promise<Database> {
       return { fields: r.fields.map((f) => f.name), rows: r.rows };
     },
     async migrate() {
-      await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
+      const [{ drizzle }, { migrate }] = await Promise.all([import('drizzle-orm/pglite'), import('drizzle-orm/pglite/migrator')]);
+      await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_DIR });
     },
     async close() {
       await client.close();

@@ -17,6 +17,7 @@ import { tableToCsv } from '../db/tables.ts';
 import type { Table } from '../schemas/document.ts';
 import { reportHtml, type PageView } from './report-html.ts';
 import { processAlive } from '../extractors/engines/llama-server.ts';
+import type { Logger } from 'pino';
 
 export interface BatchOptions {
   /** Globs (relative to each folder) of the files to take; default: every file folio reads. */
@@ -24,6 +25,13 @@ export interface BatchOptions {
   exclude?: string[];
   /** The run fails (exit code 1) when more files than this failed. */
   maxFailed?: number;
+  /**
+   * local: extracted here (the embedded transport); kafka: sent to folio.ingest and stored by
+   * `folio worker`s, whose folio.results events the run waits for (workers/batch.ts).
+   */
+  transport?: 'local' | 'kafka';
+  /** Kafka's and the run's log lines (kafka transport). */
+  log?: Logger;
 }
 
 export interface BatchReport {
@@ -48,6 +56,8 @@ export interface BatchReport {
   /** True when the failures are within maxFailed. */
   ok: boolean;
   pipelineVersion: string;
+  /** Where the files were extracted: here (local), or by `folio worker`s through Kafka. */
+  transport?: 'local' | 'kafka';
 }
 
 interface LockInfo {
@@ -125,7 +135,7 @@ export async function runBatch(inputs: string[], cfg: Config, db: Database, o: B
     const t0 = performance.now();
     let pagesSoFar = 0;
     const timeline: BatchReport['timeline'] = [];
-    const s = await processInputs(files, cfg, db, {
+    const timed: ProcessHooks = {
       ...hooks,
       onFile: (x, done, total) => {
         if (x.status === 'done') pagesSoFar += x.pages ?? 0;
@@ -133,7 +143,16 @@ export async function runBatch(inputs: string[], cfg: Config, db: Database, o: B
         timeline.push({ t: Math.round(t * 100) / 100, pagesPerSecond: t > 0 ? Math.round((pagesSoFar / t) * 100) / 100 : 0 });
         hooks.onFile?.(x, done, total);
       },
-    });
+    };
+    let s: Summary;
+    if (o.transport === 'kafka') {
+      // kafkajs loads only for a batch that uses it.
+      const { processThroughKafka } = await import('../workers/batch.ts');
+      const log = o.log ?? (await import('pino')).default({ level: 'silent' });
+      s = await processThroughKafka(files, cfg, timed, { runId, log, options: cfg.engine !== 'auto' ? { engine: cfg.engine } : {} });
+    } else {
+      s = await processInputs(files, cfg, db, timed);
+    }
     const done = s.outcomes.filter((x) => x.status === 'done' && x.documentId);
     const tables: BatchReport['tables'] = [];
     if (done.length) {
@@ -165,6 +184,7 @@ export async function runBatch(inputs: string[], cfg: Config, db: Database, o: B
       perDocument: done.map((x) => ({ file: x.file, document: x.documentId!, pages: x.pages ?? 0 })),
       ok: s.failed <= (o.maxFailed ?? 0),
       pipelineVersion: s.pipelineVersion,
+      transport: o.transport ?? 'local',
     };
     await writeReport(cfg, db, report);
     return report;
@@ -259,7 +279,7 @@ export function reportMarkdown(r: BatchReport): string {
   const lines = [
     `# folio batch ${r.runId}`,
     '',
-    `${r.startedAt} – ${r.finishedAt} (${r.seconds.toFixed(1)} s), ${r.pipelineVersion}`,
+    `${r.startedAt} – ${r.finishedAt} (${r.seconds.toFixed(1)} s), ${r.pipelineVersion}${r.transport === 'kafka' ? ', through Kafka' : ''}`,
     '',
     `| files | processed | unchanged | failed | pages | pages/s | tables |`,
     `| --- | --- | --- | --- | --- | --- | --- |`,

@@ -1,7 +1,6 @@
 // One input -> one validated Document. Routing by what the bytes are (not what the file is
 // called), limits, and validation; no database here, so `folio extract` and workers share it.
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Document as DocumentSchema, SCHEMA_VERSION, type Document } from '../schemas/document.ts';
 import { FolioError } from '../schemas/errors.ts';
@@ -16,14 +15,9 @@ import type { ExtractOptions, Extraction, ImageSink } from '../extractors/types.
 import { mimeFromName, sniff } from './sniff.ts';
 import type { VlmSettings } from '../extractors/engines/vlm.ts';
 import { vlmClient } from './vlm.ts';
+import { PIPELINE_VERSION } from './version.ts';
 
-const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
-
-/**
- * The pipeline version: part of the idempotency key (sha256, pipeline version). Bump the package
- * version when extraction output changes so that re-processing picks the change up.
- */
-export const PIPELINE_VERSION = `folio@${pkg.version}`;
+export { PIPELINE_VERSION };
 
 /**
  * The pipeline version of a configuration: folio's version, and the settings that change what a

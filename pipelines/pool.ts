@@ -44,7 +44,11 @@ interface Slot {
  */
 const IN_FLIGHT = 2;
 
-const ENTRY = new URL('./thread.mjs', import.meta.url);
+/**
+ * The threads' entry: compiled (dist/thread-main.js, beside the compiled pool) when folio runs
+ * from its build, or thread.mjs, which loads the TypeScript through tsx, when it runs from source.
+ */
+const ENTRY = import.meta.url.endsWith('.ts') ? new URL('./thread.mjs', import.meta.url) : new URL('./thread-main.js', import.meta.url);
 
 /**
  * Extraction allocates many short-lived objects (pdf.js's operator and text chunks, words,

@@ -182,18 +182,26 @@ async function processWith(inputs: string[], cfg: RunConfig, database: Database,
     if (!sharedPool) await pool?.close();
   }
 
-  const seconds = (performance.now() - t0) / 1000;
   const byFile = new Map(outcomes.map((o) => [o.file, o]));
   const ordered = [...errors, ...files.map((f) => byFile.get(f)!)];
+  return summarize(ordered, { version, database: database.kind, startedAt, t0, problems });
+}
+
+/** A run's summary from its outcomes (in the order the files were given). */
+export function summarize(
+  ordered: FileOutcome[],
+  run: { version: string; database: string; startedAt: string; t0: number; problems?: { code: ErrorCode; message: string }[] },
+): Summary {
+  const seconds = (performance.now() - run.t0) / 1000;
   const errorsByCode: Summary['errors'] = {};
   for (const o of ordered) if (o.code) errorsByCode[o.code] = (errorsByCode[o.code] ?? 0) + 1;
   const processed = ordered.filter((o) => o.status === 'done');
   const pages = processed.reduce((s, o) => s + (o.pages ?? 0), 0);
   return {
-    pipelineVersion: version,
-    ...(problems.length ? { problems } : {}),
-    database: database.kind,
-    startedAt,
+    pipelineVersion: run.version,
+    ...(run.problems?.length ? { problems: run.problems } : {}),
+    database: run.database,
+    startedAt: run.startedAt,
     seconds: Math.round(seconds * 1000) / 1000,
     files: ordered.length,
     done: processed.length,

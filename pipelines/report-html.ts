@@ -122,7 +122,7 @@ table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:
 .legend span{margin-right:10px;font-size:12px}
 </style></head><body>
 <h1>folio batch ${esc(r.runId)} <span class="${r.ok ? '' : 'bad'}">${r.ok ? 'OK' : 'FAILED'}</span></h1>
-<p>${esc(r.startedAt)} – ${esc(r.finishedAt)}, ${r.seconds.toFixed(1)} s, ${esc(r.pipelineVersion)}</p>
+<p>${esc(r.startedAt)} – ${esc(r.finishedAt)}, ${r.seconds.toFixed(1)} s, ${esc(r.pipelineVersion)}${r.transport === 'kafka' ? ', through Kafka' : ''}</p>
 ${counts}
 <div class="charts">${timeline}${perDoc}</div>
 ${failures}${tables}${slow}

@@ -106,6 +106,8 @@ export const Config = z.object({
   metricsPort: z.coerce.number().int().min(0).max(65535).default(9464),
   /** This worker's name in results, DLQ entries and its Kafka transactional id. */
   workerId: z.string().optional(),
+  /** `folio batch` through Kafka: how long to wait for the workers' results before reporting the rest as timed out. */
+  batchWaitMs: int(6 * 60 * 60 * 1000),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -161,6 +163,7 @@ const ENV: Record<string, keyof Config> = {
   FOLIO_PAGE_RANGE: 'pageRange',
   FOLIO_METRICS_PORT: 'metricsPort',
   FOLIO_WORKER_ID: 'workerId',
+  FOLIO_BATCH_WAIT_MS: 'batchWaitMs',
 };
 
 /** Settings given as lists: FOLIO_ROOTS by the path delimiter, the others by commas. */

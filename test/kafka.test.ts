@@ -3,6 +3,7 @@
 // with one folio.results event, and the same rows as a clean `folio process` of the same files.
 // Bad messages land in folio.dlq with their reason while the others flow.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -10,6 +11,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { openDatabase } from '../db/client.ts';
 import { IngestMessage, type DlqMessage, type ResultMessage } from '../schemas/messages.ts';
 import type { Broker } from '../kafka/broker.mjs';
+import type { BatchReport } from '../pipelines/batch.ts';
 import { garbagePdf } from './fixtures/pdfs.ts';
 import { cleanProcess, freePort, kafkaCorpus, kafkaWorld, produce, readTopic, runFolio, storedBySha, testBroker } from './support/kafka.ts';
 import { makeTmpDir } from './support/tmp.ts';
@@ -204,5 +206,53 @@ describe('folio through Kafka', () => {
     assert.match(dlq.find((m) => m.value.docId === 'endless')!.value.message, /cut/);
     const results = await readTopic<ResultMessage>(broker.brokers, w.topic('results'), { until: (got) => got.length >= 5, settleMs: 500 });
     assert.equal(results.find((r) => r.value.docId === 'inside')?.value.status, 'done');
+  });
+
+  test('folio batch through Kafka: workers store the files while the run waits for their results; run again, all unchanged; with no worker, a time-out', async (t) => {
+    const w = await world();
+    const corpus = await kafkaCorpus(5);
+    t.after(() => Promise.all([w.cleanup(), corpus.dir.cleanup()]));
+    const worker = w.worker('a');
+    await worker.ready;
+
+    // KAFKA_BROKERS is set: the batch goes through Kafka, and the report has what the workers stored.
+    const first = await runFolio(['batch', corpus.dir.path, '--json'], w.env);
+    assert.equal(first.code, 0, first.stderr);
+    const r1 = JSON.parse(first.stdout) as BatchReport;
+    assert.equal(r1.transport, 'kafka');
+    assert.deepEqual([r1.files, r1.processed, r1.unchanged, r1.failed], [5, 5, 0, 0]);
+    assert.ok(r1.pages >= 5, String(r1.pages));
+    assert.ok(r1.tables.length >= 1, 'the table of the fifth file is in the report');
+    assert.equal(r1.perDocument.length, 5);
+    const html = fs.readFileSync(path.join(w.data.path, 'reports', r1.runId, 'report.html'), 'utf8');
+    assert.match(html, /through Kafka/);
+    assert.ok(fs.existsSync(path.join(w.data.path, 'reports', r1.runId, 'tables', `${r1.tables[0]!.document.slice(0, 8)}-${r1.tables[0]!.table}.csv`)));
+
+    // The next night: the workers find every file stored.
+    const second = await runFolio(['batch', corpus.dir.path, '--json'], w.env);
+    assert.equal(second.code, 0, second.stderr);
+    const r2 = JSON.parse(second.stdout) as BatchReport;
+    assert.deepEqual([r2.files, r2.processed, r2.unchanged, r2.failed], [5, 0, 5, 0]);
+
+    const database = await openDatabase({ url: w.db.url, migrate: false });
+    try {
+      const stored = await storedBySha(database);
+      assert.equal(stored.size, 5);
+    } finally {
+      await database.close();
+    }
+
+    // No worker: the run gives up waiting after --wait-timeout, says so per file, and fails.
+    worker.kill('SIGTERM');
+    assert.equal(await worker.exited, 0);
+    const started = performance.now();
+    const third = await runFolio(['batch', corpus.dir.path, '--wait-timeout', '2'], w.env);
+    assert.equal(third.code, 1, third.stderr);
+    assert.match(third.stdout, /folio batch FAILED: 5 files, 0 processed, 0 unchanged, 5 failed \(timeout 5\)/);
+    assert.ok(performance.now() - started >= 2000);
+    // The local transport is still there when asked for.
+    const local = await runFolio(['batch', corpus.files[0]!, '--transport', 'local', '--json', '--data-dir', path.join(w.data.path, 'local')], { ...w.env, DATABASE_URL: '' });
+    assert.equal(local.code, 0, local.stderr);
+    assert.equal((JSON.parse(local.stdout) as BatchReport).transport, 'local');
   });
 });
