@@ -19,6 +19,10 @@ import { blocks, charts, documents, frames, pages, tableCells, tables, type Docu
 
 const CHUNK = 5000;
 
+// Row ids are made here (crypto.randomUUID, native) rather than by the columns' default: in PGlite
+// each gen_random_uuid() opens and reads /dev/urandom through the WebAssembly file system, about
+// 5 µs a row, which a document's thousands of blocks and cells add up.
+
 export interface PersistResult {
   documentId: string;
   /** false when the same bytes were already stored by this pipeline version (nothing written). */
@@ -100,6 +104,7 @@ export async function persistDocument(database: Database, doc: Document, { blob,
       db,
       blocks,
       doc.pages.flatMap((p) => p.blocks.map((b) => ({
+        id: crypto.randomUUID(),
         documentId,
         pageNo: p.number,
         blockKey: b.id,
@@ -162,6 +167,7 @@ const sameBox = (a: BBox, b: BBox) => a.x0 === b.x0 && a.y0 === b.y0 && a.x1 ===
 
 function pageRow(documentId: string, p: Page) {
   return {
+    id: crypto.randomUUID(),
     documentId,
     pageNo: p.number,
     width: p.width,
@@ -204,6 +210,7 @@ function tableRow(documentId: string, t: Table, tableNo: number) {
 function cellRow(documentId: string, tableId: string, c: Cell, cellNo: number) {
   const v = c.value;
   return {
+    id: crypto.randomUUID(),
     tableId,
     documentId,
     cellNo,
