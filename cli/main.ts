@@ -177,7 +177,7 @@ common(
 ).action(async (inputs: string[], flags: CommonFlags & Record<string, unknown>) => {
   const cfg = await kafkaConfig(flags);
   const log = await logger(cfg.logLevel);
-  const { cronSummary, reportPaths, runBatch, writeReport } = await import('../pipelines/batch.ts');
+  const { assertKafkaBatch, cronSummary, reportPaths, runBatch, writeReport } = await import('../pipelines/batch.ts');
   if (flags.reportOnly) {
     const p = reportPaths(cfg.dataDir, String(flags.reportOnly));
     const r = JSON.parse(fs.readFileSync(p.json, 'utf8')) as BatchReport;
@@ -187,6 +187,7 @@ common(
   }
   if (!inputs.length) throw new FolioError('not_found', 'folio batch needs a folder, files or a manifest.json');
   const transport = flags.transport === 'kafka' || (flags.transport === 'auto' && cfg.kafkaBrokers.length > 0) ? 'kafka' : 'local';
+  if (transport === 'kafka') assertKafkaBatch(cfg);
   const list = (v: unknown) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
   const tty = process.stderr.isTTY && !flags.json;
   const bar = tty ? await progressBar('folio batch {bar} {value}/{total} files | {file}') : undefined;

@@ -125,6 +125,15 @@ export async function batchFiles(inputs: string[], o: BatchOptions): Promise<str
   return out;
 }
 
+/** A batch through Kafka reports from the workers' database: it needs its address. */
+export function assertKafkaBatch(cfg: Pick<Config, 'databaseUrl'>): void {
+  if (!cfg.databaseUrl) {
+    throw new Error(
+      'folio batch through Kafka needs the PostgreSQL server the workers store into: set DATABASE_URL (or run without KAFKA_BROKERS, or with --transport local, to process here)',
+    );
+  }
+}
+
 /** Run a batch: lock, process (changed only), report. The report is written under dataDir/reports/<runId>/. */
 export async function runBatch(inputs: string[], cfg: Config, db: Database, o: BatchOptions = {}, hooks: ProcessHooks = {}): Promise<BatchReport> {
   const startedAt = new Date();

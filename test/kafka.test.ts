@@ -250,6 +250,11 @@ describe('folio through Kafka', () => {
     assert.equal(third.code, 1, third.stderr);
     assert.match(third.stdout, /folio batch FAILED: 5 files, 0 processed, 0 unchanged, 5 failed \(timeout 5\)/);
     assert.ok(performance.now() - started >= 2000);
+    // Through Kafka the report reads the workers' database: without its address the run says so.
+    const noDb = await runFolio(['batch', corpus.dir.path, '--data-dir', path.join(w.data.path, 'nodb')], { ...w.env, DATABASE_URL: '' });
+    assert.equal(noDb.code, 2, noDb.stderr);
+    assert.match(noDb.stderr, /needs the PostgreSQL server the workers store into: set DATABASE_URL/);
+    assert.ok(!fs.existsSync(path.join(w.data.path, 'nodb', 'db')), 'no embedded database made');
     // The local transport is still there when asked for.
     const local = await runFolio(['batch', corpus.files[0]!, '--transport', 'local', '--json', '--data-dir', path.join(w.data.path, 'local')], { ...w.env, DATABASE_URL: '' });
     assert.equal(local.code, 0, local.stderr);

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../schemas/config.ts';
 import type { ErrorCode } from '../schemas/errors.ts';
 import { ResultMessage, type IngestOptions } from '../schemas/messages.ts';
+import { assertKafkaBatch } from '../pipelines/batch.ts';
 import { pipelineVersion } from '../pipelines/extract.ts';
 import { summarize, type FileOutcome, type ProcessHooks, type Summary } from '../pipelines/process.ts';
 import { ingestInputs } from './ingest.ts';
@@ -23,11 +24,7 @@ export interface KafkaBatchOptions {
 }
 
 export async function processThroughKafka(files: string[], cfg: Config, hooks: ProcessHooks, { runId, log, options = {} }: KafkaBatchOptions): Promise<Summary> {
-  if (!cfg.databaseUrl) {
-    throw new Error(
-      'folio batch through Kafka needs the PostgreSQL server the workers store into: set DATABASE_URL (or run without KAFKA_BROKERS, or with --transport local, to process here)',
-    );
-  }
+  assertKafkaBatch(cfg);
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   const kafka = kafkaClient(cfg, 'folio-batch', log);
@@ -58,7 +55,9 @@ export async function processThroughKafka(files: string[], cfg: Config, hooks: P
     const take = (r: ResultMessage) => {
       const file = waiting.get(r.docId);
       if (file === undefined) {
-        early.set(r.docId, r); // its file may not be in `waiting` yet: it is looked up again when it is
+        // Another producer's, or (while files are still being sent) one of ours whose send has
+        // not been acknowledged yet: kept until its file is registered, then looked up again.
+        if (!queuedAll) early.set(r.docId, r);
         return;
       }
       waiting.delete(r.docId);
@@ -109,6 +108,7 @@ export async function processThroughKafka(files: string[], cfg: Config, hooks: P
     });
     start(ingest.files);
     queuedAll = true;
+    early.clear();
     if (waiting.size === 0) allIn();
     log.info({ queued: ingest.queued, topic: ingest.topic, waitSeconds: cfg.batchWaitMs / 1000 }, 'batch queued; waiting for the workers');
 
