@@ -3,26 +3,9 @@
 // and starts in a fraction of the time TypeScript compiled at start-up takes. When a source file
 // is newer than the build (someone is editing folio), or FOLIO_FROM_SOURCE=1, it runs the
 // TypeScript sources through tsx instead, so that a change is never hidden by a stale build.
-import fs from 'node:fs';
+import { buildIsCurrent } from './build-state.mjs';
 
-const root = new URL('../', import.meta.url);
-
-function buildIsCurrent() {
-  if (process.env.FOLIO_FROM_SOURCE === '1') return false;
-  let manifest;
-  try {
-    manifest = JSON.parse(fs.readFileSync(new URL('dist/build.json', root), 'utf8'));
-  } catch {
-    return false;
-  }
-  for (const file of manifest.inputs) {
-    const st = fs.statSync(new URL(file, root), { throwIfNoEntry: false });
-    if (!st || st.mtimeMs > manifest.builtAt) return false;
-  }
-  return true;
-}
-
-if (buildIsCurrent()) {
+if (buildIsCurrent(new URL('../', import.meta.url))) {
   await import('../dist/main.js');
 } else {
   const { register } = await import('tsx/esm/api');

@@ -11,8 +11,10 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { buildIsCurrent } from '../bin/build-state.mjs';
 import { reportPdf } from './fixtures/pdfs.ts';
 import { tmpDirFor } from './support/tmp.ts';
+import { pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const run = promisify(execFile);
@@ -56,5 +58,23 @@ describe('the compiled CLI', () => {
     const applied = await folio(['query', 'select count(*)::int as n from drizzle.__drizzle_migrations', '--data-dir', data, '--json']);
     const journal = JSON.parse(fs.readFileSync(path.join(ROOT, 'migrations', 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] };
     assert.deepEqual(JSON.parse(applied.stdout), [{ n: journal.entries.length }]);
+  });
+
+  test('the bin runs the build only while it is current: a newer source, a missing one, no build, or FOLIO_FROM_SOURCE=1 mean the sources', async (t) => {
+    const dir = await tmpDirFor(t);
+    const root = new URL(`${pathToFileURL(dir.path).href}/`);
+    assert.equal(buildIsCurrent(root, {}), false, 'no build');
+    await dir.write('cli/main.ts', 'x');
+    await dir.write('db/client.ts', 'y');
+    const past = new Date(Date.now() - 60_000);
+    for (const f of ['cli/main.ts', 'db/client.ts']) fs.utimesSync(dir.join(f), past, past);
+    await dir.write('dist/build.json', JSON.stringify({ builtAt: Date.now() - 1000, inputs: ['cli/main.ts', 'db/client.ts'] }));
+    assert.equal(buildIsCurrent(root, {}), true);
+    assert.equal(buildIsCurrent(root, { FOLIO_FROM_SOURCE: '1' }), false);
+    fs.utimesSync(dir.join('db/client.ts'), new Date(), new Date());
+    assert.equal(buildIsCurrent(root, {}), false, 'a source edited after the build');
+    fs.utimesSync(dir.join('db/client.ts'), past, past);
+    fs.rmSync(dir.join('cli/main.ts'));
+    assert.equal(buildIsCurrent(root, {}), false, 'a source gone');
   });
 });

@@ -1,0 +1,1 @@
+export function buildIsCurrent(root: URL, env?: Record<string, string | undefined>): boolean;
