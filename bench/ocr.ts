@@ -108,6 +108,7 @@ const engines: { label: string; cfg: ExtractConfig }[] = [{ label: 'folio tesser
 // recogniser on both sides, so the difference is folio's preparation, wasm and reading order.
 const debianModel = ['/usr/share/tesseract-ocr/5/tessdata/eng.traineddata', '/usr/share/tesseract-ocr/4.00/tessdata/eng.traineddata'].find((f) => fs.existsSync(f));
 if (debianModel && !process.env.BENCH_OCR_DEFAULT_ONLY) engines.push({ label: `folio tesseract (${debianModel})`, cfg: { ...base, engine: 'auto', ocrModel: debianModel } });
+if (process.env.BENCH_OCR_MODEL) engines.push({ label: `folio tesseract (${process.env.BENCH_OCR_MODEL})`, cfg: { ...base, engine: 'auto', ocrModel: process.env.BENCH_OCR_MODEL } });
 
 type Row = { input: string; engine: string } & Measure;
 const rows: Row[] = [];
