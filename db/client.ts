@@ -69,9 +69,8 @@ export async function migrationsCurrent(database: Pick<Database, 'query'>): Prom
   }
 }
 
-/** Drizzle over a connection, or a stand-in that says it was not loaded. */
-function ormOrNot(load: boolean, make: (s: typeof schema) => Db, loaded: typeof schema | undefined): Db {
-  if (load) return make(loaded!);
+/** What `db` is when Drizzle was not loaded: a stand-in that says so on any use. */
+function withoutOrm(): Db {
   return new Proxy({} as Db, {
     get() {
       throw new Error('database opened without Drizzle (orm: false)');
@@ -93,7 +92,7 @@ async function openPostgres(url: string, orm: boolean): Promise<Database> {
     throw new Error(`cannot connect to ${redact(url)}: ${err.message}`);
   });
   probe.release();
-  const db = ormOrNot(orm, (schema) => drizzleMod!.drizzle(pool, { schema }) as unknown as Db, schemaMod);
+  const db = drizzleMod && schemaMod ? (drizzleMod.drizzle(pool, { schema: schemaMod }) as unknown as Db) : withoutOrm();
   return {
     kind: 'postgres',
     db,
@@ -125,7 +124,7 @@ async function openPglite(dir: string | undefined, orm: boolean): Promise<Databa
   );
   if (dir) fs.mkdirSync(dir, { recursive: true });
   const client = dir ? await PGlite.create(dir) : await PGlite.create();
-  const db = ormOrNot(orm, (schema) => drizzleMod!.drizzle(client, { schema }) as unknown as Db, schemaMod);
+  const db = drizzleMod && schemaMod ? (drizzleMod.drizzle(client, { schema: schemaMod }) as unknown as Db) : withoutOrm();
   return {
     kind: 'pglite',
     db,

@@ -17,8 +17,6 @@ import type { VlmSettings } from '../extractors/engines/vlm.ts';
 import { vlmClient } from './vlm.ts';
 import { PIPELINE_VERSION } from './version.ts';
 
-export { PIPELINE_VERSION };
-
 /**
  * The pipeline version of a configuration: folio's version, and the settings that change what a
  * document reads as (the engine routing, a model other than the default), so that processing the
