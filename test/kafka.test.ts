@@ -13,7 +13,7 @@ import { IngestMessage, type DlqMessage, type ResultMessage } from '../schemas/m
 import type { Broker } from '../kafka/broker.mjs';
 import type { BatchReport } from '../pipelines/batch.ts';
 import { garbagePdf } from './fixtures/pdfs.ts';
-import { cleanProcess, freePort, kafkaCorpus, kafkaWorld, produce, readTopic, runFolio, storedBySha, testBroker } from './support/kafka.ts';
+import { cleanProcess, freePort, kafkaCorpus, kafkaWorld, partitionsShared, produce, readTopic, runFolio, storedBySha, testBroker } from './support/kafka.ts';
 import { makeTmpDir } from './support/tmp.ts';
 
 let broker: Broker;
@@ -62,15 +62,18 @@ describe('folio through Kafka', () => {
     const corpus = await kafkaCorpus(14, { long: 2, longPages: 8 });
     t.after(() => Promise.all([w.cleanup(), corpus.dir.cleanup()]));
 
+    // Both workers in the group, each holding some partitions, before anything is queued: otherwise
+    // the first to join may take every document before the group rebalances.
+    const a = w.worker('a', { FOLIO_METRICS_PORT: String(await freePort()) });
+    const b = w.worker('b');
+    await Promise.all([a.ready, b.ready]);
+    await partitionsShared([a, b], w.topic('ingest'));
+
     const ingest = await runFolio(['ingest', corpus.dir.path], w.env);
     assert.equal(ingest.code, 0, ingest.stderr);
     const queued = ingest.stdout.split('\n').filter((l) => l.startsWith('queued '));
     assert.equal(queued.length, corpus.files.length, ingest.stdout);
     assert.match(ingest.stdout, new RegExp(`${corpus.files.length} queued on ${w.topic('ingest').replace('.', '\\.')}`));
-
-    const a = w.worker('a', { FOLIO_METRICS_PORT: String(await freePort()) });
-    const b = w.worker('b');
-    await Promise.all([a.ready, b.ready]);
     const results = await readTopic<ResultMessage>(broker.brokers, w.topic('results'), { until: (got) => got.length >= corpus.files.length, settleMs: 3000 });
 
     // One event per document, every one done, none twice.

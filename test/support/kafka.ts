@@ -278,3 +278,21 @@ export async function eventually(check: () => Promise<boolean | void>, what: str
     await new Promise((r) => setTimeout(r, 250));
   }
 }
+
+/**
+ * Wait until the workers' latest group assignments split `topic`'s partitions between them: each
+ * holds some, none holds one another holds. Until then a worker that joined first may take every
+ * message before the group rebalances (kafkajs rebalances between batches).
+ */
+export async function partitionsShared(workers: WorkerProc[], topic: string): Promise<void> {
+  await eventually(async () => {
+    const held = workers.map((w) => {
+      const joins = w.lines.filter((l) => l.msg === 'joined the consumer group');
+      const last = joins.at(-1) as { partitions?: Record<string, number[]> } | undefined;
+      return last?.partitions?.[topic] ?? [];
+    });
+    if (held.some((p) => p.length === 0)) return false;
+    const all = held.flat();
+    return new Set(all).size === all.length;
+  }, `partitions of ${topic} shared by ${workers.map((w) => w.id).join(', ')}`);
+}
