@@ -9,6 +9,9 @@
 //   npm run bench:tables -- --details        also list, per table, the offset and the expected cells missed / extracted cells extra
 //                                            (ICDAR: per table, a few relations missed / extra)
 //   npm run bench:tables -- --icdar-only     only the ICDAR 2013 part (below), not the tool-regression corpus
+//   npm run bench:tables -- --icdar-only --ocr   ICDAR with every page read by OCR from its rendering, as if
+//                                            scanned (tables found in OCR's words and the raster's rules)
+//   npm run bench:tables -- --only=us-0      only the ICDAR documents whose name contains one of the (comma-separated) parts
 //
 // Then the human ground truth: every document of <bench dir>/tables-icdar/ (ICDAR 2013 Table
 // Competition), end to end (every table on every page), scored by adjacency relations and cell-text
@@ -51,6 +54,8 @@ const SELF_CHECK = args.includes('--self-check');
 const CHECK_AREAS = args.includes('--check-areas');
 const DETAILS = args.includes('--details');
 const ICDAR_ONLY = args.includes('--icdar-only');
+const ICDAR_OCR = args.includes('--ocr');
+const ONLY = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').filter(Boolean);
 const GOAL_ICDAR_RELATIONS = 0.92;
 const GOAL_ICDAR_CELLS = 0.92;
 const GOAL_NUMERIC = 0.95;
@@ -548,7 +553,8 @@ const icdarSkipped = () => console.log(`human (ICDAR)    : skipped, no tables-ic
 async function runIcdar(): Promise<void> {
   const icdar = loadIcdar();
   if (!icdar) return icdarSkipped();
-  const cfg = { ...loadConfig(), render: 'none' as const, tables: true };
+  const cfg = { ...loadConfig(), render: 'none' as const, tables: true, ...(ICDAR_OCR ? { engine: 'ocr' as const } : {}) };
+  if (ONLY) icdar.docs = icdar.docs.filter((d) => ONLY.some((o) => d.file.includes(o)));
   const rows: IcdarRow[] = [];
   // Seconds per page are those of the extraction scored; one untimed extraction first, so that the
   // first document does not carry the start-up (pdf.js, worker) alone.
@@ -570,7 +576,7 @@ async function runIcdar(): Promise<void> {
     const score = scoreIcdar(exp, tables, (n) => doc?.pages[n - 1]);
     rows.push({ file, pages: doc?.pageCount ?? 0, found: tables.length, tables, score, seconds, ...(error ? { error } : {}) });
   }
-  console.log(`\nICDAR 2013 (human ground truth): ${rows.length} documents in ${icdar.dir}, ${rows.reduce((a, r) => a + r.score.tables.length, 0)} annotated tables`);
+  console.log(`\nICDAR 2013 (human ground truth): ${rows.length} documents in ${icdar.dir}, ${rows.reduce((a, r) => a + r.score.tables.length, 0)} annotated tables${ICDAR_OCR ? `, every page read by OCR at ${cfg.ocrDpi} dpi` : ''}`);
   if (icdar.without.length) console.log(`  not scored (no .expected.json): ${icdar.without.join(', ')}`);
   console.log(ICDAR_RULES);
   printIcdarRows(rows);

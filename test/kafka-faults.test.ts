@@ -100,6 +100,10 @@ async function runWithFault(fault: (run: Run) => Promise<void>): Promise<void> {
     } finally {
       await database.close();
     }
+  } catch (err) {
+    // What the workers said last: why a document never finished is in there.
+    process.stderr.write(`${w.logTail()}\n`);
+    throw err;
   } finally {
     await w.cleanup();
   }

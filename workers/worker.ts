@@ -98,12 +98,19 @@ interface PendingCommit {
 /**
  * Writes outputs and offsets in Kafka transactions, one at a time (a transactional producer has
  * one open transaction); whatever piled up while one was open goes in the next together.
+ *
+ * It owns its transactional producer. A transaction that failed and whose abort failed too (the
+ * broker away meanwhile) leaves kafkajs's producer stuck in ABORTING, refusing every later
+ * transaction; such a producer is replaced by a new one with the same transactional id, whose
+ * start tells the broker to abort what the old one left open.
  */
 class Committer {
   private queue: PendingCommit[] = [];
   private running?: Promise<void>;
+  private producer?: Producer;
+  private unusable = false;
   constructor(
-    private readonly producer: Producer,
+    private readonly newProducer: () => Producer,
     private readonly groupId: string,
     private readonly log: Logger,
     private readonly metrics: WorkerMetrics,
@@ -121,6 +128,29 @@ class Committer {
 
   async idle(): Promise<void> {
     while (this.running) await this.running;
+  }
+
+  /** Connect the first producer (before any message is taken, so that a broker away fails the start). */
+  async start(): Promise<void> {
+    this.producer = this.newProducer();
+    await this.producer.connect();
+  }
+
+  async close(): Promise<void> {
+    await this.producer?.disconnect();
+  }
+
+  private async usableProducer(): Promise<Producer> {
+    if (this.producer && !this.unusable) return this.producer;
+    const old = this.producer;
+    this.producer = undefined;
+    await old?.disconnect().catch(() => {});
+    const fresh = this.newProducer();
+    await fresh.connect();
+    this.producer = fresh;
+    this.unusable = false;
+    this.log.info('kafka producer replaced (its last transaction could not be aborted)');
+    return fresh;
   }
 
   private async drain(): Promise<void> {
@@ -143,6 +173,8 @@ class Committer {
           return;
         }
         failures++;
+        // The producer refuses to begin: its state machine is stuck (see above).
+        if (/Transaction state exception/.test(e.message)) this.unusable = true;
         if (this.signal.aborted) stoppingSince ??= Date.now();
         // Stopping and the broker still away: give up; the messages come again to whoever is next.
         if (stoppingSince !== undefined && Date.now() - stoppingSince > 30_000) {
@@ -157,7 +189,7 @@ class Committer {
   }
 
   private async write(items: PendingCommit[]): Promise<void> {
-    const txn = await this.producer.transaction();
+    const txn = await (await this.usableProducer()).transaction();
     try {
       const byTopic = new Map<string, Output[]>();
       for (const o of items.flatMap((it) => it.outputs)) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
@@ -173,7 +205,7 @@ class Committer {
       await txn.sendOffsets({ consumerGroupId: this.groupId, topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) });
       await txn.commit();
     } catch (err) {
-      await txn.abort().catch(() => {});
+      await txn.abort().catch(() => (this.unusable = true));
       throw err;
     }
   }
@@ -242,19 +274,18 @@ export async function startWorker(cfg: Config, { log, onReady }: WorkerOptions):
     } finally {
       await admin.disconnect();
     }
-    const producer = kafka.producer({
-      transactionalId: `folio-worker-${id}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      // Transactions span only the writes after a document is stored: seconds at most.
-      transactionTimeout: 30_000,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      // A transaction begun right after the previous one commits is refused (CONCURRENT_TRANSACTIONS)
-      // until the broker has written the previous one's markers, a few ms: retry soon, not in 300 ms.
-      retry: { initialRetryTime: 30, maxRetryTime: 5_000, retries: 20 },
-    });
-    await producer.connect();
-    closers.push(() => producer.disconnect());
+    const newProducer = () =>
+      kafka.producer({
+        transactionalId: `folio-worker-${id}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        // Transactions span only the writes after a document is stored: seconds at most.
+        transactionTimeout: 30_000,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        // A transaction begun right after the previous one commits is refused (CONCURRENT_TRANSACTIONS)
+        // until the broker has written the previous one's markers, a few ms: retry soon, not in 300 ms.
+        retry: { initialRetryTime: 30, maxRetryTime: 5_000, retries: 20 },
+      });
     const consumer: Consumer = kafka.consumer({
       groupId: cfg.kafkaGroup,
       sessionTimeout: cfg.kafkaSessionTimeoutMs,
@@ -267,10 +298,12 @@ export async function startWorker(cfg: Config, { log, onReady }: WorkerOptions):
     let fail: (err: Error) => void = () => {};
     const failed = new Promise<never>((_, reject) => (fail = reject));
     failed.catch(() => {});
-    const committer = new Committer(producer, cfg.kafkaGroup, log, metrics, signal, (err) => {
+    const committer = new Committer(newProducer, cfg.kafkaGroup, log, metrics, signal, (err) => {
       log.error({ err: err.message }, `another process took this worker's transactional id (FOLIO_WORKER_ID=${id}): stopping`);
       fail(err);
     });
+    await committer.start();
+    closers.push(() => committer.close());
 
     let state: 'joining' | 'consuming' | 'stopped' | 'crashed' = 'joining';
     let dbOk = true;

@@ -66,6 +66,10 @@ export async function kafkaWorld(broker: Broker, extra: Record<string, string> =
       workers.push(w);
       return w;
     },
+    /** The last `n` log lines of every worker started in this world (for a failing test's message). */
+    logTail(n = 40): string {
+      return workers.map((w, i) => `--- worker ${w.id} (#${i + 1}):\n${w.lines.slice(-n).map((l) => JSON.stringify(l)).join('\n')}`).join('\n');
+    },
     async cleanup() {
       for (const w of workers) w.kill('SIGKILL');
       await Promise.all(workers.map((w) => w.exited));
