@@ -442,26 +442,21 @@ function wideGap(words: PageWord[]): boolean {
 
 /**
  * Rows a ruled row holds without rules between them: it is split where a blank line runs across
- * the whole table (no cell's text crosses it), and where every filled cell holds the same
- * number of lines, side by side, with a number among each line's cells (rows of figures that
- * share one ruled box). Wrapped text, one cell longer than another, stays one row.
+ * the whole table (no cell's text crosses it, and the gap is wider than the table's usual gap
+ * between lines by half a line: boxes of words read from pixels hug the ink, so evenly spaced
+ * lines show gaps near a line's height), and where every filled cell holds the same number of
+ * lines, side by side, with a number among each line's cells (rows of figures that share one
+ * ruled box). Wrapped text, one cell longer than another, stays one row.
  */
 function splitBands(xs: number[], ys: number[], words: PageWord[]): number[] {
+  const bands = ys.slice(0, -1).map((top, b) => bandLines(xs, top, ys[b + 1]!, words));
+  // The table's usual gap between consecutive lines of a column.
+  const gaps = bands.flatMap((cols) => [...cols.values()].flatMap((ls) => ls.slice(1).map((l, i) => l.top - ls[i]!.bottom)));
+  const usualGap = gaps.length >= 3 ? gaps.sort((a, c) => a - c)[Math.floor(gaps.length / 2)]! : 0;
   const out = [ys[0]!];
   for (let b = 0; b + 1 < ys.length; b++) {
-    const [top, bottom] = [ys[b]!, ys[b + 1]!];
-    const inBand = words.filter((w) => cy(w.bbox) > top && cy(w.bbox) < bottom);
-    // Each column's lines: its words grouped by vertical overlap.
-    const cols = new Map<number, { top: number; bottom: number; words: PageWord[] }[]>();
-    for (const w of [...inBand].sort((a, c) => a.bbox.y0 - c.bbox.y0)) {
-      const lines = cols.get(slot(xs, cx(w.bbox))) ?? cols.set(slot(xs, cx(w.bbox)), []).get(slot(xs, cx(w.bbox)))!;
-      const last = lines[lines.length - 1];
-      if (last && Math.min(last.bottom, w.bbox.y1) - Math.max(last.top, w.bbox.y0) > 0.5 * Math.min(last.bottom - last.top, w.bbox.y1 - w.bbox.y0)) {
-        last.top = Math.min(last.top, w.bbox.y0);
-        last.bottom = Math.max(last.bottom, w.bbox.y1);
-        last.words.push(w);
-      } else lines.push({ top: w.bbox.y0, bottom: w.bbox.y1, words: [w] });
-    }
+    const bottom = ys[b + 1]!;
+    const cols = bands[b]!;
     const lines = [...cols.values()].flat().sort((a, c) => a.top - c.top);
     const cuts: number[] = [];
     if (lines.length >= 2) {
@@ -469,7 +464,7 @@ function splitBands(xs: number[], ys: number[], words: PageWord[]): number[] {
       // Blank lines across the whole width.
       let reach = lines[0]!.bottom;
       for (const l of lines.slice(1)) {
-        if (l.top - reach >= 0.8 * h) cuts.push((l.top + reach) / 2);
+        if (l.top - reach >= Math.max(0.8 * h, usualGap + 0.5 * h)) cuts.push((l.top + reach) / 2);
         reach = Math.max(reach, l.bottom);
       }
       // Rows of figures side by side.
@@ -489,6 +484,25 @@ function splitBands(xs: number[], ys: number[], words: PageWord[]): number[] {
     out.push(...cuts, bottom);
   }
   return out;
+}
+
+type BandLine = { top: number; bottom: number; words: PageWord[] };
+
+/** The lines of each column (by slot of `xs`) between `top` and `bottom`: words grouped by vertical overlap. */
+function bandLines(xs: number[], top: number, bottom: number, words: PageWord[]): Map<number, BandLine[]> {
+  const cols = new Map<number, BandLine[]>();
+  const inBand = words.filter((w) => cy(w.bbox) > top && cy(w.bbox) < bottom);
+  for (const w of inBand.sort((a, c) => a.bbox.y0 - c.bbox.y0)) {
+    const col = slot(xs, cx(w.bbox));
+    const lines = cols.get(col) ?? cols.set(col, []).get(col)!;
+    const last = lines[lines.length - 1];
+    if (last && Math.min(last.bottom, w.bbox.y1) - Math.max(last.top, w.bbox.y0) > 0.5 * Math.min(last.bottom - last.top, w.bbox.y1 - w.bbox.y0)) {
+      last.top = Math.min(last.top, w.bbox.y0);
+      last.bottom = Math.max(last.bottom, w.bbox.y1);
+      last.words.push(w);
+    } else lines.push({ top: w.bbox.y0, bottom: w.bbox.y1, words: [w] });
+  }
+  return cols;
 }
 
 /**

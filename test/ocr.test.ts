@@ -85,6 +85,37 @@ describe('reading scans', () => {
     assert.ok(docWords(doc).every((w) => w.conf !== undefined && w.conf >= 0 && w.conf <= 1));
   });
 
+  test('white words on tinted table cells are read, and no cell edge is read as a bar', async () => {
+    const pdf = await PDFDocument.create();
+    const page = pdf.addPage([612, 792]);
+    const font = await pdf.embedFont(StandardFonts.Helvetica);
+    const bold = await pdf.embedFont(StandardFonts.HelveticaBold);
+    const rows = [
+      ['Program', 'Budget'],
+      ['Performance', '$1.1M'],
+      ['Dashboard', '$1.06M'],
+      ['Challenges', '$0.44M'],
+      ['Engagement', '$2.88M'],
+      ['Subawards', '$0.9M'],
+    ];
+    // As reports draw them: the first column's cells in a dark blue with white bold words, the
+    // second's in a light one with black words, a thin white gap between the rows.
+    rows.forEach(([name, amount], i) => {
+      const top = 792 - 140 - i * 26;
+      page.drawRectangle({ x: 72, y: top - 26, width: 318, height: 25, color: rgb(0.31, 0.51, 0.74) });
+      page.drawRectangle({ x: 392, y: top - 26, width: 100, height: 25, color: rgb(0.82, 0.87, 0.93) });
+      page.drawText(name!, { x: 80, y: top - 18, size: 12, font: bold, color: rgb(1, 1, 1) });
+      page.drawText(amount!, { x: 400, y: top - 18, size: 12, font: i === 0 ? bold : font, color: rgb(0, 0, 0) });
+    });
+    page.drawText('Budgets of the programs in the fiscal year.', { x: 72, y: 792 - 320, size: 12, font });
+    const doc = await read(await imageOnlyPdf(await render(await pdf.save(), 200)), 'bands.pdf');
+    const words = new Set(docText(doc).split(/\s+/));
+    const missing = rows.flat().filter((w) => !words.has(w));
+    assert.deepEqual(missing, [], docText(doc));
+    // The band's edges are not read as bars.
+    assert.ok(![...words].some((w) => /^[|[\]]+$/.test(w)), docText(doc));
+  });
+
   test('scans at 150 and 300 dpi read as well; a coarse scan is read at 200 dpi, a fine one at its own', async () => {
     for (const [dpi, readAt] of [
       [150, 200],

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { estimateSkew, findLines, inkThumb, otsu, preparePage } from '../extractors/engines/prepare.ts';
+import { estimateSkew, findLines, inkThumb, lightenFills, otsu, preparePage } from '../extractors/engines/prepare.ts';
 import { DEFAULT_OCR_MODEL, loadOcrModel, traineddataProblem } from '../extractors/engines/tesseract.ts';
 import { FolioError } from '../schemas/errors.ts';
 import { textPng } from './fixtures/images.ts';
@@ -66,6 +66,43 @@ test('ruling lines are found where they were drawn and masked; text is not a rul
   let wordInk = 0;
   for (let y = 330; y < 365; y++) for (let x = 170; x < 260; x++) if (at(x, y) < thr) wordInk++;
   assert.ok(wordInk > 200, `the word Alpha keeps its ink (${wordInk} px)`);
+});
+
+test('light text on a dark fill is turned dark on light; text on the page and a bold title are left as they are', async () => {
+  // A header band in a report's blue with white words, body text under it, a large bold title above.
+  const band = `<rect x="150" y="300" width="900" height="50" fill="#4f81bd"/><text x="170" y="335" font-family="DejaVu Sans" font-weight="bold" font-size="26" fill="white">Program budget 2011</text>`;
+  const body = `<text x="150" y="420" font-family="DejaVu Sans" font-size="26">Performance.gov and Data.gov</text>`;
+  const title = `<text x="150" y="200" font-family="DejaVu Sans" font-weight="bold" font-size="72">MINIMUM HILL</text>`;
+  const img = await gray(band + body + title);
+  const thr = otsu(img.data);
+  const out = lightenFills(img, thr, img.scale);
+  const at = (d: Uint8Array, x: number, y: number) => d[y * img.width + x]!;
+  // The fill is white now; its words' pixels are dark where they were white.
+  assert.equal(at(out, 700, 305), 255);
+  assert.equal(at(out, 1000, 325), 255);
+  let white = 0;
+  let nowDark = 0;
+  for (let y = 310; y < 340; y++) {
+    for (let x = 170; x < 450; x++) {
+      if (at(img.data, x, y) > 240) {
+        white++;
+        if (at(out, x, y) < 60) nowDark++;
+      }
+    }
+  }
+  assert.ok(white > 300 && nowDark / white > 0.95, `${nowDark} of ${white} text pixels turned dark`);
+  // No edge of the fill is left to read as a rule.
+  for (let y = 295; y < 356; y++) assert.ok(at(out, 148, y) > 200 && at(out, 151, y) > 200, `edge at y=${y}`);
+  // Outside the fill nothing changed: the body text and the title keep every pixel.
+  for (let y = 380; y < 440; y++) for (let x = 150; x < 700; x++) assert.equal(at(out, x, y), at(img.data, x, y));
+  for (let y = 130; y < 215; y++) for (let x = 150; x < 700; x++) assert.equal(at(out, x, y), at(img.data, x, y));
+  // A page without a fill is returned as it is.
+  const plain = await gray(body + title);
+  assert.equal(lightenFills(plain, otsu(plain.data), plain.scale), plain.data);
+  // preparePage gives the engine the lightened pixels and keeps the page as it was for the view.
+  const prepared = await preparePage(img, { deskew: false });
+  assert.equal(prepared.image.data[305 * img.width + 700], 255);
+  assert.ok(prepared.view.data[305 * img.width + 700]! < 150, 'the stored view keeps its fill');
 });
 
 test('a barcode is found and blanked; a row of separate bars far apart is not one', async () => {

@@ -55,8 +55,14 @@ export async function preparePage(input: PageImage, opts: PrepareOptions = {}): 
     else skew = 0;
   }
   const scale = input.scale;
+  const view = gray;
+  // Rules and barcodes as printed; then fills lightened (not barcodes), where the white gaps
+  // between filled cells turn into lines that are masked too but are no rules of the page.
   const { rules, barcodes } = findLines(gray, thr, scale);
-  const masked = rules.length || barcodes.length ? maskRules(gray, rules, barcodes, thr) : gray.data;
+  const light = lightenFills(gray, thr, scale, barcodes);
+  const masks = light === gray.data ? rules : [...rules, ...findLines({ ...gray, data: light }, thr, scale).rules];
+  gray = { ...gray, data: light };
+  const masked = masks.length || barcodes.length ? maskRules(gray, masks, barcodes, thr) : gray.data;
   const segments: Segment[] = rules.map((r) =>
     r.dir === 'h'
       ? { dir: 'h', pos: pt((r.y0 + r.y1 + 1) / 2, scale), from: pt(r.x0, scale), to: pt(r.x1 + 1, scale) }
@@ -64,7 +70,7 @@ export async function preparePage(input: PageImage, opts: PrepareOptions = {}): 
   );
   return {
     image: { ...gray, data: masked, scale },
-    view: { ...gray, scale },
+    view: { ...view, scale },
     rotation,
     skew: Math.round(skew * 100) / 100,
     segments,
@@ -91,6 +97,183 @@ export function toGray(img: RawPixels): Buffer {
     out[i] = v;
   }
   return out;
+}
+
+/**
+ * Light text on tinted fills (coloured table headers and cells) turned dark on light, as the
+ * engine reads best. Where ink covers most (60%) of a window of about 9 pt and half of one of
+ * 17 pt, a fill starts; it reaches on over neighbouring windows that are nearly half ink (its
+ * text, its edge). A region whose ink is black is type, not a fill; one touching `keep`
+ * (barcodes) is left too. In a fill, pixels are inverted and stretched so that the fill turns
+ * white and its text black; dark pixels in a ring of about 3 pt around it are whitened, so that
+ * no edge is left to read as "|". Text on a light page never covers most of such a window and is
+ * left as it is. Returns the input's own pixels when there is no fill.
+ */
+export function lightenFills(img: RawPixels, thr: number, scale: number, keep: PixelBox[] = []): Buffer {
+  const { data, width, height } = img;
+  // Blocks of about a point: ink counted per block in one pass.
+  const f = Math.max(1, Math.round(scale));
+  const bw = Math.ceil(width / f);
+  const bh = Math.ceil(height / f);
+  // Blocks of the areas to keep as they are (barcodes): a region touching one is no fill.
+  const kept = new Uint8Array(bw * bh);
+  for (const k of keep) {
+    for (let by = Math.floor(k.y0 / f); by <= Math.min(bh - 1, Math.floor(k.y1 / f)); by++) {
+      for (let bx = Math.floor(k.x0 / f); bx <= Math.min(bw - 1, Math.floor(k.x1 / f)); bx++) kept[by * bw + bx] = 1;
+    }
+  }
+  const count = new Uint32Array(bw * bh);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    const brow = ((y / f) | 0) * bw;
+    for (let x = 0; x < width; x++) if (data[row + x]! < thr) count[brow + ((x / f) | 0)]++;
+  }
+  // Integral image of the counts, (bw+1) x (bh+1); block areas are f*f but at the right and bottom edges.
+  const W = bw + 1;
+  const ink = new Float64Array(W * (bh + 1));
+  for (let by = 0; by < bh; by++) {
+    let rowSum = 0;
+    for (let bx = 0; bx < bw; bx++) {
+      rowSum += count[by * bw + bx]!;
+      ink[(by + 1) * W + bx + 1] = ink[by * W + bx + 1]! + rowSum;
+    }
+  }
+  const density = (bx: number, by: number, r = 4) => {
+    const x0 = Math.max(0, bx - r);
+    const x1 = Math.min(bw, bx + r + 1);
+    const y0 = Math.max(0, by - r);
+    const y1 = Math.min(bh, by + r + 1);
+    const px = (Math.min(width, x1 * f) - x0 * f) * (Math.min(height, y1 * f) - y0 * f);
+    return (ink[y1 * W + x1]! - ink[y0 * W + x1]! - ink[y1 * W + x0]! + ink[y0 * W + x0]!) / px;
+  };
+  // Seeds, each grown over its neighbours (4-connected) while the window is nearly half ink. A
+  // region whose ink is black is type, however large and bold, not a fill: fills are tinted (a
+  // report's blue or gray), and reversed type on black is left to the engine's own inversion.
+  const REJECTED = 9;
+  const fill = new Uint8Array(bw * bh);
+  let found = false;
+  const hist = new Uint32Array(256);
+  for (let seed = 0; seed < fill.length; seed++) {
+    if (fill[seed]) continue;
+    const sx = seed % bw;
+    const sy = (seed / bw) | 0;
+    // A seed's block is ink itself (most of it), so a cheap test goes first; the window twice as
+    // wide is half ink too.
+    if (!(count[seed]! * 2 > f * f && density(sx, sy) > 0.6 && density(sx, sy, 8) > 0.5)) continue;
+    const region = [seed];
+    fill[seed] = 1;
+    for (let i = 0; i < region.length; i++) {
+      const b = region[i]!;
+      const bx = b % bw;
+      const by = (b / bw) | 0;
+      for (const [nx, ny] of [
+        [bx - 1, by],
+        [bx + 1, by],
+        [bx, by - 1],
+        [bx, by + 1],
+      ] as const) {
+        if (nx < 0 || ny < 0 || nx >= bw || ny >= bh || fill[ny * bw + nx]) continue;
+        if (density(nx, ny) > 0.45) {
+          fill[ny * bw + nx] = 1;
+          region.push(ny * bw + nx);
+        }
+      }
+    }
+    hist.fill(0);
+    let n = 0;
+    let touches = false;
+    for (const b of region) {
+      touches ||= kept[b] === 1;
+      const x0 = (b % bw) * f;
+      const y0 = ((b / bw) | 0) * f;
+      for (let y = y0; y < Math.min(height, y0 + f); y++) {
+        for (let x = x0; x < Math.min(width, x0 + f); x++) {
+          const v = data[y * width + x]!;
+          if (v < thr) {
+            hist[v]++;
+            n++;
+          }
+        }
+      }
+    }
+    let median = 0;
+    for (let seen = hist[0]!; seen * 2 < n; ) seen += hist[++median]!;
+    if (median < 48 || touches) for (const b of region) fill[b] = REJECTED;
+    else found = true;
+  }
+  if (!found) return data;
+  for (let b = 0; b < fill.length; b++) if (fill[b] === REJECTED) fill[b] = 0;
+  fillSmallHoles(fill, bw, bh, 400);
+  // The fill's outermost point or so (more at its corners) is under the density asked for: the
+  // ring of three blocks.
+  for (let pass = 1; pass <= 3; pass++) {
+    for (let b = 0; b < fill.length; b++) {
+      if (fill[b]) continue;
+      const bx = b % bw;
+      let near = false;
+      for (let dy = -bw; dy <= bw && !near; dy += bw) {
+        for (let dx = bx > 0 ? -1 : 0; dx <= (bx + 1 < bw ? 1 : 0) && !near; dx++) near = fill[b + dy + dx] === pass;
+      }
+      if (near) fill[b] = pass + 1;
+    }
+  }
+  // A region's outermost blocks hold the page beside the fill as well: whitened, not inverted
+  // (inverted, the page's white would draw the fill's outline in black).
+  const EDGE = 8;
+  const ring = (v: number | undefined) => v === undefined || (v >= 2 && v <= 4);
+  for (let b = 0; b < fill.length; b++) {
+    if (fill[b] !== 1) continue;
+    const bx = b % bw;
+    if ((bx > 0 && ring(fill[b - 1])) || (bx + 1 < bw && ring(fill[b + 1])) || ring(fill[b - bw]) || ring(fill[b + bw])) fill[b] = EDGE;
+  }
+  const out = Buffer.from(data);
+  const span = Math.max(1, 255 - thr);
+  const invert = new Uint8Array(256);
+  const whiten = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) {
+    invert[v] = v <= thr ? 255 : 255 - Math.min(255, Math.round(((v - thr) * 255) / span));
+    whiten[v] = v <= thr ? 255 : v;
+  }
+  for (let b = 0; b < fill.length; b++) {
+    if (!fill[b]) continue;
+    const lut = fill[b] === 1 ? invert : whiten;
+    const x0 = (b % bw) * f;
+    const y0 = ((b / bw) | 0) * f;
+    for (let y = y0; y < Math.min(height, y0 + f); y++) {
+      const row = y * width;
+      for (let x = x0; x < Math.min(width, x0 + f); x++) out[row + x] = lut[data[row + x]!]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * Gaps of `mask` (0s that 1s enclose, 4-connected) of at most `max` cells set to 1: in a fill,
+ * the dense words whose window fell under the density asked for.
+ */
+function fillSmallHoles(mask: Uint8Array, w: number, h: number, max: number): void {
+  const seen = new Uint8Array(mask.length);
+  const cells: number[] = [];
+  for (let start = 0; start < mask.length; start++) {
+    if (mask[start] || seen[start]) continue;
+    cells.length = 0;
+    cells.push(start);
+    seen[start] = 1;
+    let open = false;
+    for (let i = 0; i < cells.length; i++) {
+      const c = cells[i]!;
+      const x = c % w;
+      const y = (c / w) | 0;
+      if (x === 0 || y === 0 || x === w - 1 || y === h - 1) open = true;
+      for (const n of [x > 0 ? c - 1 : -1, x + 1 < w ? c + 1 : -1, y > 0 ? c - w : -1, y + 1 < h ? c + w : -1]) {
+        if (n >= 0 && !mask[n] && !seen[n]) {
+          seen[n] = 1;
+          cells.push(n);
+        }
+      }
+    }
+    if (!open && cells.length <= max) for (const c of cells) mask[c] = 1;
+  }
 }
 
 /** Otsu's threshold of a gray image: pixels below it are ink. */
