@@ -335,6 +335,8 @@ export interface PageWord {
   angle: number;
   size: number;
   bold: boolean;
+  /** Engine confidence, 0..1 (OCR); absent for a PDF text layer. */
+  conf?: number;
 }
 
 /**
@@ -362,7 +364,7 @@ export function pageWords(text: TextRun[] | PageLines): PageWord[] {
   const out: PageWord[] = [];
   for (const { angle, lines } of (Array.isArray(text) ? pageLines(text) : text).groups) {
     for (const line of lines) {
-      for (const w of line.words) out.push({ text: w.text, bbox: boxToDisplay(w.x0, w.top, w.x1, w.bottom, angle), angle, size: w.size, bold: w.bold });
+      for (const w of line.words) out.push({ text: w.text, bbox: boxToDisplay(w.x0, w.top, w.x1, w.bottom, angle), angle, size: w.size, bold: w.bold, ...(w.conf !== undefined ? { conf: w.conf } : {}) });
     }
   }
   return out;

@@ -1044,9 +1044,19 @@ function sharedInnerEdge(rows: Row[]): boolean {
 
 /** Tables on one page: ruled ones first; unruled ones among the words no ruled table took. */
 export function detectTables(words: PageWord[], segments: Segment[], width: number): PageTable[] {
-  const lattice = latticeTables(words, segments);
+  const lattice = latticeTables(words, segments).filter((t) => !mostlyUnsure(t, words));
   const rest = words.filter((w) => !centerInside(w.bbox, lattice.map((t) => t.bbox)));
   return [...lattice, ...streamTables(rest, width, mergeSegments(segments).filter((l) => l.dir === 'h'))];
+}
+
+/**
+ * A ruled grid where two words in five that were read from pixels are unsure (confidence under
+ * 0.6) is no table: the engine read drawn lines there (a chart's curves between its gridlines).
+ * Cells of a table, even on a poor scan, read better than that.
+ */
+function mostlyUnsure(t: PageTable, words: PageWord[]): boolean {
+  const read = words.filter((w) => w.conf !== undefined && centerInside(w.bbox, [t.bbox]));
+  return read.length >= 4 && read.filter((w) => w.conf! < 0.6).length >= 0.4 * read.length;
 }
 
 // ------------------------------------------------------------------ document level

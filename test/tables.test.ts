@@ -180,6 +180,19 @@ describe('table detection', () => {
       const marks = Array.from({ length: 10 }, (_, r) => [word(`f${r}`, r, 0), ...[1, 2, 3, 4, 5, 6, 7].map((c) => word((r + c) % 3 ? '✓' : '--', r, c))]).flat();
       assert.equal(detectTables(marks, grid, 612).length, 1);
     });
+
+    test('OCR: a grid whose words the engine is mostly unsure of is a chart read as text, not a table', () => {
+      // The sparse table above, read from pixels: sure of its cells it is a table; with the
+      // engine's junk from a chart's curves (unsure words) in two cells of five, it is not.
+      const cells = Array.from({ length: 10 }, (_, r) => [word(`r${r}`, r, 0), word(`${r * 3}`, r, 3 + (r % 4))]).flat();
+      const sure = cells.map((w) => ({ ...w, conf: 0.93 }));
+      assert.equal(detectTables(sure, grid, 612).length, 1);
+      const junk = sure.map((w, i) => (i % 5 < 2 ? { ...w, text: 'Lal', conf: 0.31 } : w));
+      assert.deepEqual(detectTables(junk, grid, 612).filter((t) => t.method === 'lattice'), []);
+      // A poor scan's table, a few words in ten unsure, stays a table.
+      const poor = sure.map((w, i) => (i % 10 < 2 ? { ...w, conf: 0.45 } : w));
+      assert.equal(detectTables(poor, grid, 612).filter((t) => t.method === 'lattice').length, 1);
+    });
   });
 
   test('tables can be switched off (the text-only path)', async () => {
