@@ -160,25 +160,12 @@ export function lightenFills(img: RawPixels, thr: number, scale: number, keep: P
     // A seed's block is ink itself (most of it), so a cheap test goes first; the window twice as
     // wide is half ink too.
     if (!(count[seed]! * 2 > f * f && density(sx, sy) > 0.6 && density(sx, sy, 8) > 0.5)) continue;
-    const region = [seed];
     fill[seed] = 1;
-    for (let i = 0; i < region.length; i++) {
-      const b = region[i]!;
-      const bx = b % bw;
-      const by = (b / bw) | 0;
-      for (const [nx, ny] of [
-        [bx - 1, by],
-        [bx + 1, by],
-        [bx, by - 1],
-        [bx, by + 1],
-      ] as const) {
-        if (nx < 0 || ny < 0 || nx >= bw || ny >= bh || fill[ny * bw + nx]) continue;
-        if (density(nx, ny) > 0.45) {
-          fill[ny * bw + nx] = 1;
-          region.push(ny * bw + nx);
-        }
-      }
-    }
+    const region = flood(seed, bw, bh, (b) => {
+      if (fill[b] || density(b % bw, (b / bw) | 0) <= 0.45) return false;
+      fill[b] = 1;
+      return true;
+    });
     hist.fill(0);
     let n = 0;
     let touches = false;
@@ -253,27 +240,34 @@ export function lightenFills(img: RawPixels, thr: number, scale: number, keep: P
  */
 function fillSmallHoles(mask: Uint8Array, w: number, h: number, max: number): void {
   const seen = new Uint8Array(mask.length);
-  const cells: number[] = [];
   for (let start = 0; start < mask.length; start++) {
     if (mask[start] || seen[start]) continue;
-    cells.length = 0;
-    cells.push(start);
     seen[start] = 1;
-    let open = false;
-    for (let i = 0; i < cells.length; i++) {
-      const c = cells[i]!;
-      const x = c % w;
-      const y = (c / w) | 0;
-      if (x === 0 || y === 0 || x === w - 1 || y === h - 1) open = true;
-      for (const n of [x > 0 ? c - 1 : -1, x + 1 < w ? c + 1 : -1, y > 0 ? c - w : -1, y + 1 < h ? c + w : -1]) {
-        if (n >= 0 && !mask[n] && !seen[n]) {
-          seen[n] = 1;
-          cells.push(n);
-        }
-      }
-    }
+    const cells = flood(start, w, h, (c) => {
+      if (mask[c] || seen[c]) return false;
+      seen[c] = 1;
+      return true;
+    });
+    const open = cells.some((c) => c % w === 0 || c % w === w - 1 || c < w || c >= w * (h - 1));
     if (!open && cells.length <= max) for (const c of cells) mask[c] = 1;
   }
+}
+
+/**
+ * `start` and the cells 4-connected to it on a w x h grid that `take` accepts; `take` marks a
+ * cell it accepts, so that none is taken twice.
+ */
+function flood(start: number, w: number, h: number, take: (cell: number) => boolean): number[] {
+  const cells = [start];
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells[i]!;
+    const x = c % w;
+    if (x > 0 && take(c - 1)) cells.push(c - 1);
+    if (x + 1 < w && take(c + 1)) cells.push(c + 1);
+    if (c >= w && take(c - w)) cells.push(c - w);
+    if (c + w < w * h && take(c + w)) cells.push(c + w);
+  }
+  return cells;
 }
 
 /** Otsu's threshold of a gray image: pixels below it are ink. */
