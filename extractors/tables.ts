@@ -613,6 +613,13 @@ interface Row {
   segs: { x0: number; x1: number; words: PageWord[] }[];
 }
 
+/**
+ * A row's line height for spacing rules: its box, which for a text layer spans the font's ascent
+ * and descent; for words read from pixels (they carry a confidence), which hug the ink, so that a
+ * line of figures is only a cap height tall, at least the line's type size as the engine read it.
+ */
+const lineHeight = (r: Row) => (r.words.some((w) => w.conf !== undefined) ? Math.max(r.bottom - r.top, r.size) : r.bottom - r.top);
+
 function rowsOf(words: PageWord[]): Row[] {
   const sorted = [...words].sort((a, b) => cy(a.bbox) - cy(b.bbox));
   const rows: Row[] = [];
@@ -782,7 +789,7 @@ function streamTables(words: PageWord[], width: number, rules: Segment[] = []): 
       while (j + 1 < rows.length) {
         const next = rows[j + 1]!;
         const gap = next.top - rows[j]!.bottom;
-        if (gap > 1.8 * Math.max(next.bottom - next.top, rows[j]!.bottom - rows[j]!.top)) break;
+        if (gap > 1.8 * Math.max(lineHeight(next), lineHeight(rows[j]!))) break;
         if (next.segs.length >= 2) last = j + 1;
         else if (j + 1 - last > 2) break;
         j++;
@@ -791,7 +798,7 @@ function streamTables(words: PageWord[], width: number, rules: Segment[] = []): 
       let start = i;
       while (start - 1 >= taken && rows[start - 1]!.segs.length >= 2) {
         const above = rows[start - 1]!;
-        if (rows[start]!.top - above.bottom > 3.5 * (above.bottom - above.top)) break;
+        if (rows[start]!.top - above.bottom > 3.5 * lineHeight(above)) break;
         start--;
       }
       const body = rows.slice(start, last + 1);
@@ -822,7 +829,7 @@ function joinRuns(runs: { start: number; end: number; tables: PageTable[] }[], r
     const prev = out[out.length - 1];
     if (prev && prev.tables.length === 1 && run.tables.length === 1) {
       const [a, b] = [prev.tables[0]!, run.tables[0]!];
-      const lineH = Math.max(rows[prev.end]!.bottom - rows[prev.end]!.top, rows[run.start]!.bottom - rows[run.start]!.top);
+      const lineH = Math.max(lineHeight(rows[prev.end]!), lineHeight(rows[run.start]!));
       const gap = rows[run.start]!.top - rows[prev.end]!.bottom;
       const overlap = Math.min(a.bbox.x1, b.bbox.x1) - Math.max(a.bbox.x0, b.bbox.x0);
       const x0 = Math.min(a.bbox.x0, b.bbox.x0);

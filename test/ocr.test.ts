@@ -12,6 +12,7 @@ import { loadConfig } from '../schemas/config.ts';
 import type { Document } from '../schemas/document.ts';
 import { FolioError, type ErrorCode } from '../schemas/errors.ts';
 import { processInputs } from '../pipelines/process.ts';
+import { drawTable } from './fixtures/tables.ts';
 import { imageOnlyPdf, letterPage, phonePhoto, png, render, SCANNED_TABLE, tablePage, tiff, UNMAPPED_LINES, unmappedTextPdf, type Pixels, type ScanSource, type TrueWord } from './fixtures/scans.ts';
 import { backends } from './support/backends.ts';
 import { tmpDirFor } from './support/tmp.ts';
@@ -83,6 +84,28 @@ describe('reading scans', () => {
     const found = boxesFound(doc, letter.words);
     assert.ok(found >= 0.9, `${(found * 100).toFixed(0)}% of words in place`);
     assert.ok(docWords(doc).every((w) => w.conf !== undefined && w.conf >= 0 && w.conf <= 1));
+  });
+
+  test('a small-print table ruled only across stays one table: rows of figures read from pixels are a cap height tall', async () => {
+    // 7-point type, rows 15 points apart: the words' boxes (ink only) are 5 points tall, so the
+    // gaps between rows are twice the boxes, as wide as between paragraphs if boxes measured lines.
+    const rows = [
+      ['Item', 'Q1', 'Q2', 'Q3'],
+      ['Rent', '12.35', '8.07', '14.52'],
+      ['Power', '3.81', '6.29', '0.75'],
+      ['Water', '1.46', '2.93', '5.18'],
+      ['Staff', '41.60', '39.24', '44.07'],
+    ];
+    const pdf = await PDFDocument.create();
+    const page = pdf.addPage([612, 792]);
+    const [font, bold] = [await pdf.embedFont(StandardFonts.Helvetica), await pdf.embedFont(StandardFonts.HelveticaBold)];
+    drawTable({ page, rotation: 0, font, bold }, { x: 72, y: 120, colWidths: [60, 40, 40, 40], rowHeight: 11, rows, rules: 'booktabs', fontSize: 7, headerRows: 1 });
+    const doc = await read(await imageOnlyPdf(await render(await pdf.save(), 300)), 'small-print.pdf');
+    assert.equal(doc.tables.length, 1, docText(doc));
+    const t = doc.tables[0]!;
+    assert.deepEqual([t.rowCount, t.colCount], [5, 4], JSON.stringify(t.rows));
+    const same = rows.flat().filter((w, i) => w === t.rows.flat()[i]).length;
+    assert.ok(same >= rows.flat().length - 1, JSON.stringify(t.rows));
   });
 
   test('white words on tinted table cells are read, and no cell edge is read as a bar', async () => {
