@@ -567,6 +567,13 @@ function extendGrid(xs: number[], ys: number[], words: PageWord[]) {
     // running text under it run across the column borders.
     if (below.length === 0 || colsWithText(below) < Math.max(2, 0.4 * (xs.length - 1))) break;
     if (below.some((w) => xs.slice(1, -1).some((x) => w.bbox.x0 < x - TOL && w.bbox.x1 > x + TOL))) break;
+    // Nor where a border falls between two of its words a word space apart: cells stand a gutter apart.
+    const spaced = xs.slice(1, -1).every((x) => {
+      const l = below.filter((w) => w.bbox.x1 <= x + TOL).sort((a, b) => b.bbox.x1 - a.bbox.x1)[0];
+      const r = below.filter((w) => w.bbox.x0 >= x - TOL).sort((a, b) => a.bbox.x0 - b.bbox.x0)[0];
+      return !l || !r || Math.abs(cy(l.bbox) - cy(r.bbox)) > 0.5 * l.size || r.bbox.x0 - l.bbox.x1 >= 0.45 * Math.max(l.size, r.size);
+    });
+    if (!spaced) break;
     const y1 = Math.max(...below.map((w) => w.bbox.y1)) + 1;
     if (y1 - bottom > 2 * rowH) break;
     ys = [...ys, y1];

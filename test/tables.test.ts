@@ -150,6 +150,21 @@ describe('table detection', () => {
     );
   });
 
+  test('a totals row under the rules joins the table; a sentence under it does not, even where no word crosses a border', () => {
+    // A 3 x 2 grid at (100..400, 100..190), rows of 30 pt.
+    const seg = (dir: 'h' | 'v', pos: number, from: number, to: number) => ({ dir, pos, from, to });
+    const segments = [100, 130, 160, 190].map((y) => seg('h', y, 100, 400)).concat([100, 250, 400].map((x) => seg('v', x, 100, 190)));
+    const word = (text: string, x: number, y: number, w = 30) => ({ text, bbox: { x0: x, y0: y, x1: x + w, y1: y + 10 }, angle: 0, size: 10, bold: false });
+    const cells = [word('Rent', 110, 110), word('120', 260, 110), word('Power', 110, 140), word('45', 260, 140), word('Water', 110, 170), word('12', 260, 170)];
+    // A line of running text 8 pt under the grid; the column border at x = 250 falls in the word space between "costs" and "for".
+    const sentence = [word('These', 110, 198), word('are', 143, 198, 16), word('monthly', 162, 198, 40), word('costs', 205, 198, 41), word('for', 249, 198, 15), word('the', 267, 198, 17), word('office.', 287, 198, 32)];
+    const [t] = detectTables([...cells, ...sentence], segments, 612);
+    assert.deepEqual([t?.rows, t?.cols], [3, 2], 'the sentence stays out');
+    const totals = [word('Total', 110, 198), word('177', 260, 198)];
+    const [u] = detectTables([...cells, ...totals], segments, 612);
+    assert.deepEqual([u?.rows, u?.cols], [4, 2], 'the totals row comes in');
+  });
+
   describe('ruled grids that are not tables', () => {
     const seg = (dir: 'h' | 'v', pos: number, from: number, to: number) => ({ dir, pos, from, to });
     // A 10 x 8 grid of 20 pt squares at (100..260, 100..300): a chart's gridlines.
