@@ -139,6 +139,34 @@ describe('reading scans', () => {
     assert.ok(![...words].some((w) => /^[|[\]]+$/.test(w)), docText(doc));
   });
 
+  test('a table whose cells are told apart only by tinted bands (no rules) is a table on a scan', async () => {
+    const rows = [
+      ['Tuition', 'Set by each college'],
+      ['Housing', 'Room and board on campus'],
+      ['Books', 'About 1,100 dollars a year'],
+      ['Travel', 'Trips home in the breaks'],
+    ];
+    const pdf = await PDFDocument.create();
+    const page = pdf.addPage([612, 792]);
+    const font = await pdf.embedFont(StandardFonts.Helvetica);
+    // Each cell a tinted box, white gaps of two points between them: the only borders there are.
+    rows.forEach((row, i) => {
+      const top = 792 - 140 - i * 30;
+      row.forEach((cell, c) => {
+        const [x, width] = c === 0 ? [72, 120] : [194, 260];
+        page.drawRectangle({ x, y: top - 28, width, height: 28, color: rgb(0.6, 0.7, 0.85) });
+        page.drawText(cell, { x: x + 6, y: top - 18, size: 11, font, color: rgb(0, 0, 0) });
+      });
+    });
+    page.drawText('Each item is what one year at college costs.', { x: 72, y: 792 - 290, size: 12, font });
+    const doc = await read(await imageOnlyPdf(await render(await pdf.save(), 200)), 'banded.pdf');
+    assert.equal(doc.tables.length, 1, docText(doc));
+    const t = doc.tables[0]!;
+    assert.deepEqual([t.method, t.rowCount, t.colCount], ['lattice', 4, 2], JSON.stringify(t.rows));
+    const same = rows.flat().filter((w, i) => w === t.rows.flat()[i]).length;
+    assert.ok(same >= rows.flat().length - 1, JSON.stringify(t.rows));
+  });
+
   test('scans at 150 and 300 dpi read as well; a coarse scan is read at 200 dpi, a fine one at its own', async () => {
     for (const [dpi, readAt] of [
       [150, 200],

@@ -105,6 +105,44 @@ test('light text on a dark fill is turned dark on light; text on the page and a 
   assert.ok(prepared.view.data[305 * img.width + 700]! < 150, 'the stored view keeps its fill');
 });
 
+test('dark text on tinted cells keeps its ink; the white gaps between the cells become the grid', async () => {
+  // A 3 x 2 table of mid-blue cells, 6 px of white between them, black words in each.
+  let cells = '';
+  for (let r = 0; r < 3; r++) {
+    for (let c = 0; c < 2; c++) {
+      const [x, y] = [150 + c * 356, 300 + r * 76];
+      cells += `<rect x="${x}" y="${y}" width="350" height="70" fill="#8fa8d0"/><text x="${x + 20}" y="${y + 45}" font-family="DejaVu Sans" font-size="28" fill="black">Cell ${r}${c} text</text>`;
+    }
+  }
+  const img = await gray(cells);
+  const thr = otsu(img.data);
+  const found: { x0: number; y0: number; x1: number; y1: number }[] = [];
+  const out = lightenFills(img, thr, img.scale, [], found);
+  const at = (d: Uint8Array, x: number, y: number) => d[y * img.width + x]!;
+  // The fill is white, the words keep (nearly) all their dark pixels.
+  assert.equal(at(out, 400, 310), 255);
+  let dark = 0;
+  let kept = 0;
+  for (let y = 320; y < 350; y++) {
+    for (let x = 170; x < 400; x++) {
+      if (at(img.data, x, y) < 60) {
+        dark++;
+        if (at(out, x, y) < 100) kept++;
+      }
+    }
+  }
+  assert.ok(dark > 300 && kept / dark > 0.95, `${kept} of ${dark} text pixels kept dark`);
+  // The gaps inside the table are drawn: a line across between rows 0 and 1, one down between the columns.
+  assert.ok(at(out, 300, 373) < 60 && at(out, 650, 373) < 60, 'gap across');
+  assert.ok(at(out, 503, 330) < 60 && at(out, 503, 480) < 60, 'gap down');
+  assert.equal(found.length, 1);
+  // As segments: the inner lines and the table's frame, for the lattice table code.
+  const prepared = await preparePage(img, { deskew: false });
+  const hs = prepared.segments.filter((s) => s.dir === 'h').length;
+  const vs = prepared.segments.filter((s) => s.dir === 'v').length;
+  assert.ok(hs >= 4 && vs >= 3, JSON.stringify(prepared.segments));
+});
+
 test('a barcode is found and blanked; a row of separate bars far apart is not one', async () => {
   // 40 bars of 2-5 px with 2-5 px spaces, 60 px tall, and under it 16 bars 40 px apart.
   let x = 200;

@@ -57,13 +57,16 @@ export async function preparePage(input: PageImage, opts: PrepareOptions = {}): 
   const scale = input.scale;
   const view = gray;
   // Rules and barcodes as printed; then fills lightened (not barcodes), where the white gaps
-  // between filled cells turn into lines that are masked too but are no rules of the page.
+  // between filled cells turn into lines: masked too, and reported with the rules, as they are
+  // the grid of a table whose cells are told apart by tinted bands alone.
   const { rules, barcodes } = findLines(gray, thr, scale);
-  const light = lightenFills(gray, thr, scale, barcodes);
-  const masks = light === gray.data ? rules : [...rules, ...findLines({ ...gray, data: light }, thr, scale).rules];
+  const fills: PixelBox[] = [];
+  const light = lightenFills(gray, thr, scale, barcodes, fills);
+  const between = light === gray.data ? [] : findLines({ ...gray, data: light }, thr, scale).rules;
+  const masks = [...rules, ...between];
   gray = { ...gray, data: light };
   const masked = masks.length || barcodes.length ? maskRules(gray, masks, barcodes, thr) : gray.data;
-  const segments: Segment[] = rules.map((r) =>
+  const segments: Segment[] = [...masks, ...cellFrames(fills, between)].map((r) =>
     r.dir === 'h'
       ? { dir: 'h', pos: pt((r.y0 + r.y1 + 1) / 2, scale), from: pt(r.x0, scale), to: pt(r.x1 + 1, scale) }
       : { dir: 'v', pos: pt((r.x0 + r.x1 + 1) / 2, scale), from: pt(r.y0, scale), to: pt(r.y1 + 1, scale) },
@@ -81,6 +84,28 @@ export async function preparePage(input: PageImage, opts: PrepareOptions = {}): 
 }
 
 const pt = (v: number, scale: number) => Math.round((v / scale) * 100) / 100;
+
+/**
+ * The outlines of fills divided into cells (lines across and down between them): a table told
+ * apart by tinted cells alone, whose frame no rule draws.
+ */
+function cellFrames(fills: PixelBox[], between: PixelRule[]): PixelRule[] {
+  const out: PixelRule[] = [];
+  for (const b of fills) {
+    const inside = between.filter((r) => {
+      const [cx, cy] = [(r.x0 + r.x1) / 2, (r.y0 + r.y1) / 2];
+      return cx > b.x0 && cx < b.x1 && cy > b.y0 && cy < b.y1;
+    });
+    if (!inside.some((r) => r.dir === 'h') || !inside.some((r) => r.dir === 'v')) continue;
+    out.push(
+      { dir: 'h', x0: b.x0, y0: b.y0, x1: b.x1, y1: b.y0 },
+      { dir: 'h', x0: b.x0, y0: b.y1, x1: b.x1, y1: b.y1 },
+      { dir: 'v', x0: b.x0, y0: b.y0, x1: b.x0, y1: b.y1 },
+      { dir: 'v', x0: b.x1, y0: b.y0, x1: b.x1, y1: b.y1 },
+    );
+  }
+  return out;
+}
 
 /** One channel of luminance (Rec. 601), alpha composited on white. */
 export function toGray(img: RawPixels): Buffer {
@@ -100,16 +125,20 @@ export function toGray(img: RawPixels): Buffer {
 }
 
 /**
- * Light text on tinted fills (coloured table headers and cells) turned dark on light, as the
- * engine reads best. Where ink covers most (60%) of a window of about 9 pt and half of one of
- * 17 pt, a fill starts; it reaches on over neighbouring windows that are nearly half ink (its
- * text, its edge). A region whose ink is black is type, not a fill; one touching `keep`
- * (barcodes) is left too. In a fill, pixels are inverted and stretched so that the fill turns
- * white and its text black; dark pixels in a ring of about 3 pt around it are whitened, so that
- * no edge is left to read as "|". Text on a light page never covers most of such a window and is
- * left as it is. Returns the input's own pixels when there is no fill.
+ * Text on tinted fills (coloured table headers and cells) turned dark on light, as the engine
+ * reads best. Where ink covers most (60%) of a window of about 9 pt and half of one of 17 pt, a
+ * fill starts; it reaches on over neighbouring windows that are nearly half ink (its text, its
+ * edge). A region whose ink is black is type, not a fill; one touching `keep` (barcodes) is left
+ * too. A fill's text is light (white words on blue) or dark (black words on a mid tone),
+ * whichever has more pixels in short strokes. Light text: pixels inverted and stretched, so that
+ * the fill turns white and the text black (the white gaps between cells turn into dark lines);
+ * dark pixels in a ring of about 3 pt around it are whitened, so that no edge is left to read as
+ * "|". Dark text: the fill and its edge turn white and the text stays dark; the white gaps
+ * inside it (long runs, not strokes) are drawn dark, as lines between the cells, and the fill's
+ * box is pushed on `found`. Text on a light page never covers most of such a window and is left
+ * as it is. Returns the input's own pixels when there is no fill.
  */
-export function lightenFills(img: RawPixels, thr: number, scale: number, keep: PixelBox[] = []): Buffer {
+export function lightenFills(img: RawPixels, thr: number, scale: number, keep: PixelBox[] = [], found: PixelBox[] = []): Buffer {
   const { data, width, height } = img;
   // Blocks of about a point: ink counted per block in one pass.
   const f = Math.max(1, Math.round(scale));
@@ -151,7 +180,9 @@ export function lightenFills(img: RawPixels, thr: number, scale: number, keep: P
   // report's blue or gray), and reversed type on black is left to the engine's own inversion.
   const REJECTED = 9;
   const fill = new Uint8Array(bw * bh);
-  let found = false;
+  // Which fill each block belongs to (index + 1 into `fills`), and how to make its text black on white.
+  const owner = new Int32Array(bw * bh);
+  const fills: { lut: Uint8Array; gaps?: PixelMask }[] = [];
   const hist = new Uint32Array(256);
   for (let seed = 0; seed < fill.length; seed++) {
     if (fill[seed]) continue;
@@ -176,32 +207,50 @@ export function lightenFills(img: RawPixels, thr: number, scale: number, keep: P
       for (let y = y0; y < Math.min(height, y0 + f); y++) {
         for (let x = x0; x < Math.min(width, x0 + f); x++) {
           const v = data[y * width + x]!;
-          if (v < thr) {
-            hist[v]++;
-            n++;
-          }
+          hist[v]++;
+          if (v < thr) n++;
         }
       }
     }
     let median = 0;
     for (let seen = hist[0]!; seen * 2 < n; ) seen += hist[++median]!;
-    if (median < 48 || touches) for (const b of region) fill[b] = REJECTED;
-    else found = true;
+    if (median < 48 || touches) {
+      for (const b of region) fill[b] = REJECTED;
+      continue;
+    }
+    // Its text: light (above the page's threshold) or dark (well under the fill's own tone),
+    // whichever has more pixels in short strokes (the white gaps between cells are long).
+    const { light, dark, gaps } = strokePixels(img, region, bw, f, thr, Math.round(0.6 * median), Math.round(20 * scale));
+    // Light text is turned dark and the fill light, so its gaps turn dark (lines between the
+    // cells); with dark text the fill turns light too, and its gaps are drawn dark to match.
+    fills.push(dark > light ? { lut: darkOnFill(median), gaps } : { lut: lightOnFill(thr) });
+    if (dark > light) found.push({ x0: gaps.x0, y0: gaps.y0, x1: gaps.x0 + gaps.width - 1, y1: gaps.y0 + gaps.height - 1 });
+    for (const b of region) owner[b] = fills.length;
   }
-  if (!found) return data;
+  if (!fills.length) return data;
   for (let b = 0; b < fill.length; b++) if (fill[b] === REJECTED) fill[b] = 0;
   fillSmallHoles(fill, bw, bh, 400);
+  // The holes filled belong to the fill around them.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let b = 0; b < fill.length; b++) {
+      if (fill[b] !== 1 || owner[b]) continue;
+      const bx = b % bw;
+      const o = (bx > 0 && owner[b - 1]) || (bx + 1 < bw && owner[b + 1]) || owner[b - bw] || owner[b + bw];
+      if (o) (owner[b] = o), (changed = true);
+    }
+  }
   // The fill's outermost point or so (more at its corners) is under the density asked for: the
   // ring of three blocks.
   for (let pass = 1; pass <= 3; pass++) {
     for (let b = 0; b < fill.length; b++) {
       if (fill[b]) continue;
       const bx = b % bw;
-      let near = false;
+      let near = 0;
       for (let dy = -bw; dy <= bw && !near; dy += bw) {
-        for (let dx = bx > 0 ? -1 : 0; dx <= (bx + 1 < bw ? 1 : 0) && !near; dx++) near = fill[b + dy + dx] === pass;
+        for (let dx = bx > 0 ? -1 : 0; dx <= (bx + 1 < bw ? 1 : 0) && !near; dx++) if (fill[b + dy + dx] === pass) near = b + dy + dx;
       }
-      if (near) fill[b] = pass + 1;
+      if (near) (fill[b] = pass + 1), (owner[b] = owner[near]!);
     }
   }
   // A region's outermost blocks hold the page beside the fill as well: whitened, not inverted
@@ -214,24 +263,118 @@ export function lightenFills(img: RawPixels, thr: number, scale: number, keep: P
     if ((bx > 0 && ring(fill[b - 1])) || (bx + 1 < bw && ring(fill[b + 1])) || ring(fill[b - bw]) || ring(fill[b + bw])) fill[b] = EDGE;
   }
   const out = Buffer.from(data);
-  const span = Math.max(1, 255 - thr);
-  const invert = new Uint8Array(256);
   const whiten = new Uint8Array(256);
-  for (let v = 0; v < 256; v++) {
-    invert[v] = v <= thr ? 255 : 255 - Math.min(255, Math.round(((v - thr) * 255) / span));
-    whiten[v] = v <= thr ? 255 : v;
-  }
+  for (let v = 0; v < 256; v++) whiten[v] = v <= thr ? 255 : v;
   for (let b = 0; b < fill.length; b++) {
     if (!fill[b]) continue;
-    const lut = fill[b] === 1 ? invert : whiten;
+    const { lut: inside, gaps } = fills[owner[b]! - 1]!;
+    // Dark text is kept wherever it reaches; around light text, anything dark is the fill's edge.
+    const lut = fill[b] === 1 || gaps ? inside : whiten;
     const x0 = (b % bw) * f;
     const y0 = ((b / bw) | 0) * f;
     for (let y = y0; y < Math.min(height, y0 + f); y++) {
       const row = y * width;
       for (let x = x0; x < Math.min(width, x0 + f); x++) out[row + x] = lut[data[row + x]!]!;
     }
+    // The gaps inside the fill, not along its outer edge (the page beside it).
+    if (gaps && fill[b] === 1) {
+      for (let y = y0; y < Math.min(height, y0 + f); y++) {
+        for (let x = x0; x < Math.min(width, x0 + f); x++) {
+          const gx = x - gaps.x0;
+          const gy = y - gaps.y0;
+          if (gx >= 0 && gy >= 0 && gx < gaps.width && gy < gaps.height && gaps.data[gy * gaps.width + gx]) out[y * width + x] = 0;
+        }
+      }
+    }
   }
   return out;
+}
+
+/**
+ * Pixels of a region (blocks of f x f) lighter than `light` or darker than `dark` that lie in
+ * runs shorter than `maxRun` both across and down: strokes of text, not the long white gaps
+ * between a table's cells nor rules. `gaps`: the light pixels in longer runs, either way.
+ */
+function strokePixels(img: RawPixels, region: number[], bw: number, f: number, lightOver: number, darkUnder: number, maxRun: number): { light: number; dark: number; gaps: PixelMask } {
+  const { data, width, height } = img;
+  let bx0 = Infinity;
+  let by0 = Infinity;
+  let bx1 = -1;
+  let by1 = -1;
+  for (const b of region) {
+    const bx = b % bw;
+    const by = (b / bw) | 0;
+    [bx0, by0, bx1, by1] = [Math.min(bx0, bx), Math.min(by0, by), Math.max(bx1, bx), Math.max(by1, by)];
+  }
+  const x0 = bx0 * f;
+  const y0 = by0 * f;
+  const w = Math.min(width, (bx1 + 1) * f) - x0;
+  const h = Math.min(height, (by1 + 1) * f) - y0;
+  const bbw = bx1 - bx0 + 1;
+  const inRegion = new Uint8Array(bbw * (by1 - by0 + 1));
+  for (const b of region) inRegion[(((b / bw) | 0) - by0) * bbw + (b % bw) - bx0] = 1;
+  // 1 = light, 2 = dark, 0 = neither or outside; then marked short (+4) where its run across is short.
+  const cls = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (!inRegion[(((y / f) | 0) * bbw) + ((x / f) | 0)]) continue;
+      const v = data[(y0 + y) * width + x0 + x]!;
+      cls[y * w + x] = v > lightOver ? 1 : v < darkUnder ? 2 : 0;
+    }
+  }
+  const SHORT = 4;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; ) {
+      const c = cls[y * w + x]!;
+      let e = x + 1;
+      while (e < w && cls[y * w + e] === c) e++;
+      if (c && e - x < maxRun) for (let k = x; k < e; k++) cls[y * w + k] = c | SHORT;
+      x = e;
+    }
+  }
+  let light = 0;
+  let dark = 0;
+  const gaps = new Uint8Array(w * h);
+  for (let x = 0; x < w; x++) {
+    for (let y = 0; y < h; ) {
+      const c = cls[y * w + x]! & 3;
+      let e = y + 1;
+      while (e < h && (cls[e * w + x]! & 3) === c) e++;
+      for (let k = y; k < e && c; k++) {
+        const short = cls[k * w + x]! & SHORT && e - y < maxRun;
+        if (short && c === 1) light++;
+        else if (short) dark++;
+        else if (c === 1) gaps[k * w + x] = 1;
+      }
+      y = e;
+    }
+  }
+  return { light, dark, gaps: { x0, y0, width: w, height: h, data: gaps } };
+}
+
+/** A mask over part of an image: `data` is width x height, its top-left at (x0, y0). */
+interface PixelMask {
+  x0: number;
+  y0: number;
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** Light text on a fill: the fill (and anything as dark) turns white, the text black, stretched. */
+function lightOnFill(thr: number): Uint8Array {
+  const span = Math.max(1, 255 - thr);
+  const lut = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) lut[v] = v <= thr ? 255 : 255 - Math.min(255, Math.round(((v - thr) * 255) / span));
+  return lut;
+}
+
+/** Dark text on a fill of tone `tone`: the fill (and anything lighter) turns white, the text stays dark, stretched. */
+function darkOnFill(tone: number): Uint8Array {
+  const cut = Math.max(1, Math.round(0.8 * tone));
+  const lut = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) lut[v] = v >= cut ? 255 : Math.round((v * 255) / cut);
+  return lut;
 }
 
 /**
