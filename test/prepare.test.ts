@@ -141,6 +141,24 @@ test('dark text on tinted cells keeps its ink; the white gaps between the cells 
   const hs = prepared.segments.filter((s) => s.dir === 'h').length;
   const vs = prepared.segments.filter((s) => s.dir === 'v').length;
   assert.ok(hs >= 4 && vs >= 3, JSON.stringify(prepared.segments));
+
+  // A white field in a tinted form is no gap: it stays white (only thin white runs are drawn).
+  const form = await gray(
+    `<rect x="150" y="300" width="700" height="200" fill="#8fa8d0"/><text x="170" y="360" font-family="DejaVu Sans" font-size="28">Name of the applicant</text>` +
+      `<rect x="500" y="400" width="60" height="22" fill="white"/><text x="504" y="417" font-family="DejaVu Sans" font-size="14">Ann</text>`,
+  );
+  const formOut = lightenFills(form, otsu(form.data), form.scale);
+  let paper = 0;
+  let blackened = 0;
+  for (let y = 402; y < 420; y++) {
+    for (let x = 502; x < 558; x++) {
+      if (form.data[y * form.width + x]! > 240) {
+        paper++;
+        if (formOut[y * form.width + x]! < 128) blackened++;
+      }
+    }
+  }
+  assert.ok(paper > 400 && blackened < 0.05 * paper, `${blackened} of ${paper} white pixels of the field turned dark`);
 });
 
 test('a barcode is found and blanked; a row of separate bars far apart is not one', async () => {

@@ -220,7 +220,7 @@ export function lightenFills(img: RawPixels, thr: number, scale: number, keep: P
     }
     // Its text: light (above the page's threshold) or dark (well under the fill's own tone),
     // whichever has more pixels in short strokes (the white gaps between cells are long).
-    const { light, dark, gaps } = strokePixels(img, region, bw, f, thr, Math.round(0.6 * median), Math.round(20 * scale));
+    const { light, dark, gaps } = strokePixels(img, region, bw, f, thr, Math.round(0.6 * median), Math.round(20 * scale), Math.round(4 * scale));
     // Light text is turned dark and the fill light, so its gaps turn dark (lines between the
     // cells); with dark text the fill turns light too, and its gaps are drawn dark to match.
     fills.push(dark > light ? { lut: darkOnFill(median), gaps } : { lut: lightOnFill(thr) });
@@ -291,11 +291,12 @@ export function lightenFills(img: RawPixels, thr: number, scale: number, keep: P
 }
 
 /**
- * Pixels of a region (blocks of f x f) lighter than `light` or darker than `dark` that lie in
- * runs shorter than `maxRun` both across and down: strokes of text, not the long white gaps
- * between a table's cells nor rules. `gaps`: the light pixels in longer runs, either way.
+ * Pixels of a region (blocks of f x f) lighter than `lightOver` or darker than `darkUnder` that
+ * lie in runs shorter than `maxRun` both across and down: strokes of text, not the long white
+ * gaps between a table's cells nor rules. `gaps`: the light pixels in runs as long one way and
+ * at most `thin` the other (the gaps between cells, not a white field in a tinted form).
  */
-function strokePixels(img: RawPixels, region: number[], bw: number, f: number, lightOver: number, darkUnder: number, maxRun: number): { light: number; dark: number; gaps: PixelMask } {
+function strokePixels(img: RawPixels, region: number[], bw: number, f: number, lightOver: number, darkUnder: number, maxRun: number, thin: number): { light: number; dark: number; gaps: PixelMask } {
   const { data, width, height } = img;
   let bx0 = Infinity;
   let by0 = Infinity;
@@ -323,12 +324,14 @@ function strokePixels(img: RawPixels, region: number[], bw: number, f: number, l
     }
   }
   const SHORT = 4;
+  const THIN = 8;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; ) {
       const c = cls[y * w + x]!;
       let e = x + 1;
       while (e < w && cls[y * w + e] === c) e++;
-      if (c && e - x < maxRun) for (let k = x; k < e; k++) cls[y * w + k] = c | SHORT;
+      const flag = (e - x < maxRun ? SHORT : 0) | (e - x <= thin ? THIN : 0);
+      if (c && flag) for (let k = x; k < e; k++) cls[y * w + k] = c | flag;
       x = e;
     }
   }
@@ -341,10 +344,11 @@ function strokePixels(img: RawPixels, region: number[], bw: number, f: number, l
       let e = y + 1;
       while (e < h && (cls[e * w + x]! & 3) === c) e++;
       for (let k = y; k < e && c; k++) {
-        const short = cls[k * w + x]! & SHORT && e - y < maxRun;
-        if (short && c === 1) light++;
-        else if (short) dark++;
-        else if (c === 1) gaps[k * w + x] = 1;
+        const across = cls[k * w + x]!;
+        if (across & SHORT && e - y < maxRun) {
+          if (c === 1) light++;
+          else dark++;
+        } else if (c === 1 && ((!(across & SHORT) && e - y <= thin) || (e - y >= maxRun && across & THIN))) gaps[k * w + x] = 1;
       }
       y = e;
     }
