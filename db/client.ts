@@ -118,12 +118,31 @@ async function openPostgres(url: string, orm: boolean): Promise<Database> {
   };
 }
 
+const JSONB_OID = 3802;
+
+/**
+ * A jsonb parameter for PGlite in Postgres's binary format (a version byte, 1, then the JSON text
+ * as UTF-8), which PGlite's protocol writer passes on as bytes. As text, the writer measures every
+ * string's UTF-8 length twice in a JavaScript loop before encoding it: for the one large JSON
+ * parameter a table's rows are inserted with (db/persist.ts) that was a fifth of storing a
+ * document (measured on the throughput corpus: 5.1 -> 4.1 ms of CPU per page). Postgres parses
+ * the same text either way.
+ */
+function jsonbBinary(value: unknown): Uint8Array {
+  const text = typeof value === 'string' ? value : JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  const out = Buffer.allocUnsafe(Buffer.byteLength(text) + 1);
+  out[0] = 1;
+  out.write(text, 1);
+  return out;
+}
+
 async function openPglite(dir: string | undefined, orm: boolean): Promise<Database> {
   const [{ PGlite }, drizzleMod, schemaMod] = await withoutSourceMaps(() =>
     Promise.all([import('@electric-sql/pglite'), orm ? import('drizzle-orm/pglite') : undefined, orm ? import('./schema.ts') : undefined]),
   );
   if (dir) fs.mkdirSync(dir, { recursive: true });
-  const client = dir ? await PGlite.create(dir) : await PGlite.create();
+  const options = { serializers: { [JSONB_OID]: jsonbBinary as unknown as (value: unknown) => string } };
+  const client = dir ? await PGlite.create(dir, options) : await PGlite.create(options);
   const db = drizzleMod && schemaMod ? (drizzleMod.drizzle(client, { schema: schemaMod }) as unknown as Db) : withoutOrm();
   return {
     kind: 'pglite',

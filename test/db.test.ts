@@ -169,6 +169,25 @@ for (const backend of backends) {
       await assert.rejects(loadDocument(database, '00000000-0000-0000-0000-000000000000'), /no document/);
     });
 
+    test('JSON columns keep text outside ASCII, quotes and backslashes exactly (jsonb parameters)', async (t) => {
+      const database = await open(backend, t);
+      const doc = sampleDocument({ pages: 1 });
+      const odd = 'Ŝtraße “quoted” \\ back\\slash — 表格 😀';
+      const block = doc.pages[0]!.blocks[0]!;
+      block.text = odd;
+      block.lines = [{ text: odd, bbox: block.bbox, angle: 0, words: odd.split(' ').filter(Boolean).map((w) => ({ text: w, bbox: block.bbox })) }];
+      doc.metadata = { ...doc.metadata, title: odd };
+      const { documentId } = await persistDocument(database, doc);
+      const loaded = await loadDocument(database, documentId);
+      assert.deepEqual(loaded.pages[0]!.blocks[0]!.lines, block.lines);
+      assert.equal(loaded.metadata.title, odd);
+      const r = await database.query(`select lines->0->>'text' as line, lines->0->'words'->-1->>'text' as last from blocks where text = $1`, [odd]);
+      assert.deepEqual(r.rows, [{ line: odd, last: '😀' }]);
+      // A value given as an object is stored as JSON too.
+      const v = await database.query('select ($1::jsonb)->>$2 as v', [{ k: odd }, 'k']);
+      assert.equal(v.rows[0]!.v, odd);
+    });
+
     test(
       'loadDocument keeps a provenance bbox that differs from the block bbox',
       {},
