@@ -74,9 +74,59 @@ export function compileWasmOnce(): void {
       module = await WebAssembly.compile(source as BufferSource);
       compiled.set(source, module);
     }
-    return { module, instance: await WebAssembly.instantiate(module, imports) };
+    const instance = await WebAssembly.instantiate(module, imports);
+    return { module, instance: isOpenJpeg(imports) ? gatedOpenJpeg(instance) : instance };
   };
   wasm.__folioCompileOnce = true;
+}
+
+// JPEG 2000 images are decoded only while a document that may draw a page is open.
+//
+// pdf.js decodes every image of a page while it lists the page's operators (it sends the pixels
+// along for drawing), and folio lists every page's operators for its rules, fills and image boxes.
+// The decoding runs on its own time: an image whose page was listed last is often decoded after
+// its document has been closed, with nothing left to receive the pixels. And a run that draws no
+// page (the text engine, no page images, no vision model) has no use for them at all. JPEG 2000,
+// decoded by OpenJPEG in wasm, is the costly kind (on the throughput corpus 2.8 of ~25 CPU ms per
+// page, all of it wasted so). While no document that may draw is open in the thread, OpenJPEG's
+// decode call answers "failed" at once: pdf.js keeps the image's place in the operator list (its
+// box is what folio reads) and drops only its pixels.
+
+let decodeWanted: () => boolean = () => true;
+let decodesSkipped = 0;
+
+/** Tell the thread when JPEG 2000 pixels are wanted (extractors/pdfjs.ts: while a document that may draw is open). */
+export function gateJpxDecoding(wanted: () => boolean): void {
+  decodeWanted = wanted;
+}
+
+/** JPEG 2000 images this thread has not decoded because nothing was going to draw them. */
+export function jpxDecodesSkipped(): number {
+  return decodesSkipped;
+}
+
+/** pdf.js's OpenJPEG module: the one whose imports include its pixel callbacks (copy_pixels_*). */
+function isOpenJpeg(imports: WebAssembly.Imports | undefined): boolean {
+  return Object.values(imports ?? {}).some((mod) => Object.values(mod).some((f) => typeof f === 'function' && f.name === '_copy_pixels_1'));
+}
+
+/**
+ * The OpenJPEG instance with its decode export (the only function of six parameters: data,
+ * size, components, indexed colour map, SMask in data, reduce power) gated: a non-zero return is
+ * OpenJPEG's own "could not decode". A later pdf.js that shapes the module otherwise is gated no
+ * longer, and decodes as before (a test notices).
+ */
+function gatedOpenJpeg(instance: WebAssembly.Instance): WebAssembly.Instance {
+  const exports: Record<string, unknown> = { ...instance.exports };
+  const decoders = Object.entries(exports).filter(([, f]) => typeof f === 'function' && f.length === 6);
+  if (decoders.length !== 1) return instance;
+  const [name, decode] = decoders[0]! as [string, (...args: number[]) => number];
+  exports[name] = (...args: number[]) => {
+    if (decodeWanted()) return decode(...args);
+    decodesSkipped++;
+    return 1;
+  };
+  return { exports } as unknown as WebAssembly.Instance;
 }
 
 type Inflate = (data: Uint8Array) => Uint8Array;

@@ -80,7 +80,10 @@ export function assemblePdf(parts: PdfRead[]): Extraction {
  * pages than that is not read: only its page count comes back (`split`).
  */
 export async function readPdf(bytes: Uint8Array, opts: ExtractOptions, range?: { from: number; to: number }, splitOver?: number): Promise<PdfRead> {
-  const doc = await openPdf(bytes, { password: opts.password });
+  // A run with no OCR, no page images and no vision model draws no page: its JPEG 2000 images
+  // need no decoding (extractors/natives.ts).
+  const draws = opts.engine === 'vlm' || !!opts.vlm || (!!opts.ocr && opts.engine !== 'text') || (!!opts.storeImage && opts.render !== 'none');
+  const doc = await openPdf(bytes, { password: opts.password, draws });
   try {
     if (doc.numPages > opts.maxPages) {
       throw new FolioError('too_many_pages', `the PDF has ${doc.numPages} pages; the limit is ${opts.maxPages} (FOLIO_MAX_PAGES)`);

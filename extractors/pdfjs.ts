@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { compileWasmOnce, inflateInThread, restoreNatives, withoutSourceMaps } from './natives.ts';
+import { compileWasmOnce, gateJpxDecoding, inflateInThread, restoreNatives, withoutSourceMaps } from './natives.ts';
 import { sameThreadWorker } from './pdfworker.ts';
 import type { PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { FolioError } from '../schemas/errors.ts';
@@ -13,6 +13,10 @@ const pdfjs: typeof import('pdfjs-dist/legacy/build/pdf.mjs') = await withoutSou
 restoreNatives();
 compileWasmOnce();
 inflateInThread();
+gateJpxDecoding(() => {
+  forgetClosed();
+  return drawing.size > 0;
+});
 
 export { pdfjs };
 export type { PDFDocumentProxy, PDFPageProxy };
@@ -83,6 +87,18 @@ class CachedBinaryData {
 
 export interface OpenPdfOptions {
   password?: string;
+  /**
+   * false: no page of this document will be drawn. pdf.js decodes JPEG 2000 images only while a
+   * document that may draw is open in the thread (extractors/natives.ts); the operator lists of
+   * the others keep every image's place, without pixels. Default true.
+   */
+  draws?: boolean;
+}
+
+/** The thread's open documents that may draw a page. */
+const drawing = new Set<PDFDocumentProxy>();
+function forgetClosed(): void {
+  for (const doc of drawing) if (doc.loadingTask.destroyed) drawing.delete(doc);
 }
 
 /** Open a PDF from bytes; encrypted, damaged and non-PDF inputs become FolioErrors with codes. */
@@ -107,7 +123,10 @@ export async function openPdf(bytes: Uint8Array, opts: OpenPdfOptions = {}): Pro
     stopAtErrors: false,
   });
   try {
-    return await task.promise;
+    const doc = await task.promise;
+    forgetClosed();
+    if (opts.draws !== false) drawing.add(doc);
+    return doc;
   } catch (err) {
     await task.destroy().catch(() => {});
     throw mapPdfError(err, opts.password);

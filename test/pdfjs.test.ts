@@ -7,10 +7,11 @@ import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import zlib from 'node:zlib';
 import assert from 'node:assert/strict';
-import { PDFDict, PDFDocument, PDFName, StandardFonts } from 'pdf-lib';
-import { openPdf, pdfWorker, preloadPdfWorker } from '../extractors/pdfjs.ts';
+import { concatTransformationMatrix, drawObject, PDFDict, PDFDocument, PDFName, popGraphicsState, pushGraphicsState, StandardFonts } from 'pdf-lib';
+import { openPdf, pdfjs, pdfWorker, preloadPdfWorker } from '../extractors/pdfjs.ts';
 import { copyMessage, SameThreadPort } from '../extractors/pdfworker.ts';
-import { nativesIntact, withoutSourceMaps } from '../extractors/natives.ts';
+import { jpxDecodesSkipped, nativesIntact, withoutSourceMaps } from '../extractors/natives.ts';
+import { renderPage } from '../extractors/raster.ts';
 import { extractDocument } from '../pipelines/extract.ts';
 import { loadConfig } from '../schemas/config.ts';
 import { memorySink } from './support/sink.ts';
@@ -45,7 +46,7 @@ test("pdf.js is loaded without its source maps and folio's TypeScript keeps its 
 
 test('pdf.js leaves the engine its own push and JSON, and wasm is compiled once per bytes', async () => {
   await preloadPdfWorker();
-  await openPdf((await pagesPdf(1)).bytes);
+  await (await openPdf((await pagesPdf(1)).bytes)).destroy();
   assert.equal(nativesIntact(), true);
   // core-js's replacements claim to be [native code], so compare behaviour with a fresh realm:
   // on a non-writable length, V8's own push (no arguments) does not throw, core-js's does.
@@ -201,4 +202,62 @@ test("documents share their thread's pdf.js worker, alone or together, and leave
   assert.deepEqual(await read(fixtures[0]!.bytes), ['Page 1 of 2', 'Page 2 of 2']);
   assert.equal((await pdfWorker()).worker, worker, 'one worker for the thread');
   assert.equal(port.listenerCount, idle, 'closed documents leave no listeners on the port');
+});
+
+/** A 64x48 JPEG 2000 (JP2) image of one colour, rgb(48, 96, 192): written by ffmpeg's encoder. */
+const JP2 = Buffer.from(
+  'AAAADGpQICANCocKAAAAFGZ0eXBqcDIgAAAAAGpwMiAAAAAtanAyaAAAABZpaGRyAAAAMAAAAEAAAwgHAAAAAAAPY29scgEAAAAAABAAAAC9anAyY/9P/1EALwAAAAAAQAAAADAAAAAAAAAAAAAAAQAAAAEAAAAAAAAAAAAAAwcBAQcBAQcBAf9SAAwAAAABAAYCAgAA/1wAKSJ/IH7gfuB+oHbwdvB2wG8AbwBu4GdQZ1BnaFAFUAVQR1fTV9NXYv9kABEAAUxhdmM1OS4zNy4xMDD/kAAKAAAAAAA0AAH/k8/8AAwFn3/H+AMHKH/P/AAMBJTfAAAAAAAAAAAAAAAAAAAAAAAA/9k=',
+  'base64',
+);
+
+/** A page with a caption and the JPEG 2000 image drawn at x 100..300, y 300..450 (PDF space, 400x600 page). */
+async function jpxPdf(): Promise<Uint8Array> {
+  const pdf = await PDFDocument.create();
+  const page = pdf.addPage([400, 600]);
+  const image = pdf.context.register(
+    pdf.context.stream(new Uint8Array(JP2), { Type: 'XObject', Subtype: 'Image', Width: 64, Height: 48, ColorSpace: 'DeviceRGB', BitsPerComponent: 8, Filter: 'JPXDecode' }),
+  );
+  page.node.setXObject(PDFName.of('Im1'), image);
+  page.pushOperators(pushGraphicsState(), concatTransformationMatrix(200, 0, 0, 150, 100, 300), drawObject('Im1'), popGraphicsState());
+  page.drawText('Figure 1: a photograph in JPEG 2000', { x: 100, y: 280, size: 10, font: await pdf.embedFont(StandardFonts.Helvetica) });
+  return pdf.save();
+}
+
+/** What pdf.js hands over for the page's one image after listing its operators: the pixels, or null. */
+async function listedImage(bytes: Uint8Array, draws?: boolean): Promise<{ width: number; height: number } | null> {
+  const doc = await openPdf(bytes, draws === undefined ? {} : { draws });
+  try {
+    const page = await doc.getPage(1);
+    const ops = await page.getOperatorList();
+    const i = ops.fnArray.indexOf(pdfjs.OPS.paintImageXObject);
+    assert.ok(i >= 0, 'the image keeps its place in the operator list');
+    const objId = (ops.argsArray[i] as [string])[0];
+    return await new Promise((resolve) => page.objs.get(objId, resolve));
+  } finally {
+    await doc.destroy();
+  }
+}
+
+test('JPEG 2000 images are decoded only while a document that may draw is open', async () => {
+  // (The tests before this one close every document they open.)
+  const bytes = await jpxPdf();
+  // A document that draws nothing: the image is listed, its pixels are never decoded.
+  const skipped = jpxDecodesSkipped();
+  assert.equal(await listedImage(bytes, false), null);
+  assert.equal(jpxDecodesSkipped(), skipped + 1, 'OpenJPEG was not run');
+  // Any other document decodes as pdf.js does, and draws the image.
+  const decoded = await listedImage(bytes);
+  assert.deepEqual([decoded?.width, decoded?.height], [64, 48]);
+  const doc = await openPdf(bytes);
+  const shown = await renderPage(await doc.getPage(1), { dpi: 72, maxPixels: 1e7 });
+  const at = (x: number, y: number) => [...shown.data.subarray((y * shown.width + x) * shown.channels, (y * shown.width + x) * shown.channels + 3)];
+  const [r, g, b] = at(200, 600 - 375);
+  assert.ok(Math.abs(r! - 48) < 12 && Math.abs(g! - 96) < 12 && Math.abs(b! - 192) < 12, `the image is drawn: rgb(${r}, ${g}, ${b})`);
+  await doc.destroy();
+  assert.equal(jpxDecodesSkipped(), skipped + 1);
+  // A text-only extraction (no OCR, no page images) still finds the image: a figure where it is drawn.
+  const out = await extractDocument({ bytes, uri: 'mem://jpx.pdf', name: 'jpx.pdf' }, loadConfig({ engine: 'text', render: 'none' }), { storeImage: memorySink().sink });
+  const figure = out.pages[0]!.blocks.find((blk) => blk.type === 'figure');
+  assert.ok(figure, `a figure block among ${out.pages[0]!.blocks.map((blk) => blk.type)}`);
+  assert.deepEqual([figure.bbox.x0, figure.bbox.y0, figure.bbox.x1, figure.bbox.y1].map(Math.round), [100, 150, 300, 300]);
 });
