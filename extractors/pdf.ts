@@ -80,10 +80,12 @@ export function assemblePdf(parts: PdfRead[]): Extraction {
  * pages than that is not read: only its page count comes back (`split`).
  */
 export async function readPdf(bytes: Uint8Array, opts: ExtractOptions, range?: { from: number; to: number }, splitOver?: number): Promise<PdfRead> {
+  const vlmAll = opts.engine === 'vlm';
+  const ocrOn = !!opts.ocr && opts.engine !== 'text' && !vlmAll;
+  const storesImages = !!opts.storeImage && opts.render !== 'none';
   // A run with no OCR, no page images and no vision model draws no page: its JPEG 2000 images
   // need no decoding (extractors/natives.ts).
-  const draws = opts.engine === 'vlm' || !!opts.vlm || (!!opts.ocr && opts.engine !== 'text') || (!!opts.storeImage && opts.render !== 'none');
-  const doc = await openPdf(bytes, { password: opts.password, draws });
+  const doc = await openPdf(bytes, { password: opts.password, draws: vlmAll || !!opts.vlm || ocrOn || storesImages });
   try {
     if (doc.numPages > opts.maxPages) {
       throw new FolioError('too_many_pages', `the PDF has ${doc.numPages} pages; the limit is ${opts.maxPages} (FOLIO_MAX_PAGES)`);
@@ -96,10 +98,8 @@ export async function readPdf(bytes: Uint8Array, opts: ExtractOptions, range?: {
     const warnings: Extraction['warnings'] = [];
     const read: ReadPage[] = [];
     let failedPages = 0;
-    const vlmAll = opts.engine === 'vlm';
     const client = opts.vlm?.();
     if (vlmAll && !client) throw new FolioError('model_missing', 'engine vlm needs a vision model: set FOLIO_VLM_MODEL (and FOLIO_VLM_MMPROJ) or FOLIO_VLM_URL');
-    const ocrOn = !!opts.ocr && opts.engine !== 'text' && !vlmAll;
     // Pages the vision model reads (or adds charts and tables to) are in flight while the next
     // pages render: one more than the server's slots, so that a slot that frees up finds the
     // next page drawn and sent already (the server queues it meanwhile).
@@ -175,7 +175,7 @@ export async function readPdf(bytes: Uint8Array, opts: ExtractOptions, range?: {
         // the page's operator list and decoded images).
         let raw: RenderedPage | undefined;
         let ink: Ink | undefined;
-        const renders = (opts.storeImage && opts.render !== 'none') || ocrOn;
+        const renders = storesImages || ocrOn;
         if (renders && text.chars < OCR_MAX_CHARS && (opts.graphics ?? 'always') === 'auto') {
           raw = await render(ocrOn ? Math.min(opts.dpi, ocrDpi) : opts.dpi);
           ink = inkOf(raw, raw.width / text.vp.width);
